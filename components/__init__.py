@@ -1,0 +1,1 @@
+"""Components of the PyAirtable platform, one concern per module."""

@@ -1,0 +1,35 @@
+"""Fixtures: the offline plan of every stack, built once per test session from the real program."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from components.catalog import ENVIRONMENTS
+from components.config import STACKS
+from tools.plan import Plan, build_plan
+
+
+@cache
+def stack_plan(stack: str) -> Plan:
+    """The plan of one stack with its checked-in config (cached: the program is deterministic)."""
+    return build_plan(stack)
+
+
+@pytest.fixture(params=STACKS)
+def any_plan(request: pytest.FixtureRequest) -> Plan:
+    """The plan of each stack in turn."""
+    return stack_plan(request.param)
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def env_plan(request: pytest.FixtureRequest) -> Plan:
+    """The plan of each environment stack in turn."""
+    return stack_plan(request.param)
+
+
+@pytest.fixture
+def org_plan() -> Plan:
+    """The plan of the org stack."""
+    return stack_plan("org")

@@ -1,0 +1,258 @@
+"""The offline plan: run the real `__main__.py` of a stack under Pulumi's mocks and record what it declares.
+
+Every resource registration is captured with its inputs (the camelCase property names the engine
+receives) and its options (protect, retainOnDelete, ignoreChanges, import, dependsOn), and the stack
+outputs are captured as the engine would store them. Secret values become the string "[secret]".
+
+    python -m tools.plan                  # readable tree of every stack
+    python -m tools.plan dev --json p.json  # one stack, plus the machine-readable plan
+
+Nothing here talks to a cloud: the mocks answer every registration, and an invoke (data-source
+call) that the program was not expected to make fails the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT, STACKS, ConfigError, encode_config_value, stack_file_config
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+SECRET = "[secret]"
+
+# Invokes the program may make, answered with fixed data. Anything else is an error: the program
+# should take from config what a data source would look up.
+ALLOWED_INVOKES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {}
+
+
+class UnexpectedInvokeError(Exception):
+    """The program called a data source the offline plan does not answer."""
+
+
+def _render(value: Any) -> Any:
+    """Plain JSON data of a deserialized property value, with every secret replaced by "[secret]"."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {key: _render(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_render(item) for item in value]
+    if isinstance(value, pulumi.Resource):
+        return f"[resource {type(value).__name__}]"
+    return value
+
+
+def _strip_reference(reference: str) -> str | None:
+    """A provider reference is `<urn>::<id>`; the plan names the provider by its URN."""
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
+    """Known output values for the properties the program reads back from its resources."""
+    name = args.inputs.get("name") or args.name
+    outputs: dict[str, Any] = {"arn": f"arn:aws:mock:::{args.typ.split(':')[-1].lower()}/{name}", "name": name}
+    type_token = args.typ
+    if type_token == "aws:eks/cluster:Cluster":
+        outputs |= {
+            "endpoint": f"https://{name}.eks.mock",
+            "certificateAuthority": {"data": "bW9jay1jYQ=="},
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.mock/id/{name}"}]}],
+        }
+    elif type_token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        outputs["url"] = args.inputs.get("url", "")
+    elif type_token == "aws:kms/key:Key":
+        outputs["keyId"] = f"{args.name}-key-id"
+    elif type_token.startswith("random:"):
+        outputs["result"] = rpc.wrap_rpc_secret(f"mock-random-{args.name}")
+    return outputs
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers registrations with inputs plus known outputs; refuses unexpected invokes."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", {**args.inputs, **_mock_outputs(args)}
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        answer = ALLOWED_INVOKES.get(args.token)
+        if answer is None:
+            raise UnexpectedInvokeError(f"unexpected invoke {args.token}: take the value from config instead")
+        return answer(args.args), None
+
+
+@dataclass
+class Plan:
+    """What one stack declares: the JSON plan (`as_json`) plus the warnings the program logged."""
+
+    stack: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine-readable plan: `{"stack", "resources", "outputs"}` exactly."""
+        return {"stack": self.stack, "resources": self.resources, "outputs": self.outputs}
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        """Every resource of one type token, e.g. `aws:eks/cluster:Cluster`."""
+        return [resource for resource in self.resources if resource["type"] == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> dict[str, Any]:
+        """The single resource of a type (and logical name); fails when there is not exactly one."""
+        found = [r for r in self.of_type(type_token) if name is None or r["name"] == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_token} {name or ''}, found {[r['name'] for r in found]}")
+        return found[0]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also recording each registration's options and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, plan: Plan) -> None:
+        super().__init__(mocks)
+        self.plan = plan
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        self.plan.resources.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent or None,
+                "provider": _strip_reference(request.provider),
+                "custom": bool(request.custom),
+                "inputs": _render(rpc.deserialize_properties(request.object)),
+                "options": {
+                    "protect": bool(request.protect),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "ignoreChanges": sorted(request.ignoreChanges),
+                    "import": request.importId or None,
+                    "dependsOn": sorted(set(request.dependencies)),
+                },
+            }
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.plan.outputs = _render(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(logging.WARNING)
+        self.plan = plan
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.plan.warnings.append(record.getMessage())
+
+
+def build_plan(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
+    """Run `__main__.py` for `stack` under the mocks and return what it declared.
+
+    `overrides` replaces config values (bare keys of this project, or `ns:key`), as a test would
+    with `pulumi config set`; a value of None removes the key. Raises `ConfigError` on bad config.
+    """
+    values, secret_keys = stack_file_config(stack, root)
+    for key, value in (overrides or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            values.pop(full_key, None)
+        else:
+            values[full_key] = encode_config_value(value)
+
+    plan = Plan(stack=stack)
+    logger = logging.getLogger(f"pyairtable-plan-{stack}")
+    logger.propagate = False
+    logger.handlers = [_WarningCollector(plan)]
+    mocks = PlanMocks()
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=RecordingMonitor(mocks, plan)
+    )
+    pulumi.runtime.set_all_config(values, secret_keys)
+    # set_mocks registers and finishes a bare root stack; the program runs in a fresh one, as under
+    # the real engine, so that its exports are registered as the stack's outputs.
+    settings.ROOT.set(None)
+    _sync_await(run_in_stack(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__")))
+    plan.resources.sort(key=lambda resource: resource["urn"])
+    return plan
+
+
+def _describe(resource: Mapping[str, Any]) -> str:
+    flags = [flag for flag in ("protect", "retainOnDelete") if resource["options"][flag]]
+    if resource["options"]["import"]:
+        flags.append(f"import={resource['options']['import']}")
+    if resource["options"]["ignoreChanges"]:
+        flags.append(f"ignoreChanges={','.join(resource['options']['ignoreChanges'])}")
+    keys = {key: value for key, value in resource["inputs"].items() if not isinstance(value, (dict, list))}
+    summary = ", ".join(f"{key}={value}" for key, value in list(keys.items())[:4])
+    flag_text = f" [{'; '.join(flags)}]" if flags else ""
+    return f"{resource['type']} {resource['name']}{flag_text}" + (f"  ({summary})" if summary else "")
+
+
+def render_tree(plan: Plan) -> str:
+    """A readable tree of the plan: children under their parent component, then the outputs."""
+    children: dict[str | None, list[Mapping[str, Any]]] = {}
+    urns = {resource["urn"] for resource in plan.resources}
+    for resource in plan.resources:
+        parent = resource["parent"] if resource["parent"] in urns else None
+        children.setdefault(parent, []).append(resource)
+    lines = [f"== stack {plan.stack}: {len(plan.resources)} resources"]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in children.get(parent, []):
+            lines.append("  " * (depth + 1) + _describe(resource))
+            walk(resource["urn"], depth + 1)
+
+    walk(None, 0)
+    for warning in plan.warnings:
+        lines.append(f"  warning: {warning}")
+    lines.append(f"  outputs ({len(plan.outputs)}):")
+    for key, value in sorted(plan.outputs.items()):
+        text = json.dumps(value, sort_keys=True)
+        lines.append(f"    {key} = {text if len(text) <= 160 else text[:157] + '...'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: print the tree of one stack or of all, optionally writing the JSON plan."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stack", nargs="?", choices=STACKS, help="one stack (default: every stack)")
+    parser.add_argument("--json", type=Path, help="write the machine-readable plan of STACK here")
+    args = parser.parse_args(argv)
+    if args.json and not args.stack:
+        parser.error("--json needs one STACK")
+    for stack in [args.stack] if args.stack else list(STACKS):
+        try:
+            plan = build_plan(stack)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(render_tree(plan))
+        if args.json:
+            args.json.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n")
+            print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Checked-in snapshots of every stack's offline plan, so a pull request shows its infrastructure change.
+
+python -m tools.snapshots --write   # make snapshots: rewrite tests/snapshots/<stack>.json
+python -m tools.snapshots           # compare, print the differences, exit 1 if any
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.config import STACKS
+from tools.plan import build_plan
+from tools.plan_diff import diff_plans, render
+
+SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "tests" / "snapshots"
+
+
+def snapshot_path(stack: str) -> Path:
+    """Where a stack's snapshot lives."""
+    return SNAPSHOT_DIR / f"{stack}.json"
+
+
+def serialize(plan: dict[str, Any]) -> str:
+    """The snapshot text: stable key order, so that git diffs show only real changes."""
+    return json.dumps(plan, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write or compare every stack's snapshot."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="rewrite the snapshots from the current program")
+    args = parser.parse_args(argv)
+    SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    differs = False
+    for stack in STACKS:
+        plan = build_plan(stack).as_json()
+        path = snapshot_path(stack)
+        if args.write:
+            path.write_text(serialize(plan))
+            print(f"wrote {path.relative_to(SNAPSHOT_DIR.parent.parent)} ({len(plan['resources'])} resources)")
+        elif not path.exists() or json.loads(path.read_text()) != plan:
+            differs = True
+            old = json.loads(path.read_text()) if path.exists() else {"resources": [], "outputs": {}}
+            print(render(diff_plans(old, plan), f"snapshot {stack}", f"program {stack}"))
+    return 1 if differs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
