@@ -166,11 +166,18 @@ class _WarningCollector(logging.Handler):
         self.plan.warnings.append(record.getMessage())
 
 
-def build_plan(stack: str, overrides: Mapping[str, Any] | None = None, root: Path = ROOT) -> Plan:
+def build_plan(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    root: Path = ROOT,
+    program: Callable[[], object] | None = None,
+) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.
 
     `overrides` replaces config values (bare keys of this project, or `ns:key`), as a test would
     with `pulumi config set`; a value of None removes the key. Raises `ConfigError` on bad config.
+    `program` runs instead of `__main__.py`, with the same config and recording: tests use it to
+    plan one component on its own.
     """
     values, secret_keys = stack_file_config(stack, root)
     for key, value in (overrides or {}).items():
@@ -192,7 +199,8 @@ def build_plan(stack: str, overrides: Mapping[str, Any] | None = None, root: Pat
     # set_mocks registers and finishes a bare root stack; the program runs in a fresh one, as under
     # the real engine, so that its exports are registered as the stack's outputs.
     settings.ROOT.set(None)
-    _sync_await(run_in_stack(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__")))
+    run = program or (lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"))
+    _sync_await(run_in_stack(run))
     plan.resources.sort(key=lambda resource: resource["urn"])
     return plan
 
