@@ -1,0 +1,92 @@
+"""`make bench`: how long the offline plan takes, against the floor of importing the SDKs alone.
+
+Each figure is the median of a few runs, each in a fresh Python process (as `pulumi preview` starts
+one), so imports are counted the same way everywhere:
+- floor: `import pulumi, pulumi_aws, pulumi_kubernetes, pulumi_github, pulumi_random` and nothing else;
+- all stacks: `python -m tools.plan` (plans and prints org, dev, staging, prod);
+- synthetic: the dev stack with a catalog of N deployable services (10, 50, 200), to show how the
+  program scales with the catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SDK_IMPORTS = "import pulumi, pulumi_aws, pulumi_kubernetes, pulumi_github, pulumi_random"
+SYNTHETIC_SIZES = (10, 50, 200)
+
+
+def synthetic_catalog(size: int) -> dict[str, object]:
+    """The real catalog with its deployable services cloned up to `size` deployable services."""
+    from components.catalog import CATALOG_PATH  # noqa: PLC0415 (only the synthetic child process needs it)
+
+    data = yaml.safe_load(CATALOG_PATH.read_text())
+    deployable = [service for service in data["services"] if service.get("deploys")]
+    others = [service for service in data["services"] if not service.get("deploys")]
+    clones = []
+    for index in range(size):
+        clone = copy.deepcopy(deployable[index % len(deployable)])
+        clone["name"] = f"{clone['name']}-{index}"
+        clones.append(clone)
+    return {**data, "services": others + clones}
+
+
+def plan_with_synthetic_catalog(size: int) -> None:
+    """Plan dev with a synthetic catalog: every module that imported `load_catalog` gets the clone."""
+    import components.catalog as catalog_module  # noqa: PLC0415
+
+    catalog = catalog_module.parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")
+    for module in list(sys.modules.values()):
+        if getattr(module, "load_catalog", None) is catalog_module.load_catalog:
+            module.load_catalog = lambda: catalog  # type: ignore[attr-defined]
+    from tools.plan import build_plan  # noqa: PLC0415
+
+    plan = build_plan("dev")
+    print(f"{len(plan.resources)} resources")
+
+
+def timed(command: list[str], runs: int) -> tuple[float, str]:
+    """Median wall time of `command` in fresh processes, and its last output line."""
+    times, last_line = [], ""
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - start)
+        last_line = (result.stdout.strip().splitlines() or [""])[-1]
+    return statistics.median(times), last_line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table of seconds and ratios to the floor."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--synthetic", type=int, help=argparse.SUPPRESS)  # the child process of one measurement
+    args = parser.parse_args(argv)
+    if args.synthetic:
+        plan_with_synthetic_catalog(args.synthetic)
+        return 0
+    python = sys.executable
+    floor, _ = timed([python, "-c", SDK_IMPORTS], args.runs)
+    rows = [("floor: import the SDKs", floor, "")]
+    all_stacks, _ = timed([python, "-m", "tools.plan"], args.runs)
+    rows.append(("plan org+dev+staging+prod", all_stacks, ""))
+    for size in SYNTHETIC_SIZES:
+        seconds, resources = timed([python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
+        rows.append((f"plan dev, {size} services", seconds, resources))
+    print(f"{'measurement':34} {'seconds':>8} {'x floor':>8}  notes")
+    for label, seconds, note in rows:
+        print(f"{label:34} {seconds:8.2f} {seconds / floor:8.1f}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
