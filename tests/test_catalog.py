@@ -76,6 +76,6 @@ def _with(mutate: Any) -> dict[str, Any]:
     ],
 )  # fmt: skip
 def test_bad_catalog_entries_are_named(mutate: Any, fragment: str) -> None:
-    with pytest.raises(ConfigError, match="services.yaml") as caught:
+    with pytest.raises(ConfigError, match=r"services\.yaml") as caught:
         parse_catalog(_with(mutate))
     assert fragment in str(caught.value)
