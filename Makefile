@@ -18,6 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	npm ci --silent --no-audit --no-fund
 	touch $(STAMP)
 
 plan: $(STAMP)

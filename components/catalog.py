@@ -14,10 +14,20 @@ from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from components.errors import ConfigError
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "services.yaml"
+WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "github" / "workflows"
+"""The reusable GitHub Actions workflows, seeded into `pyairtable-infra/.github/workflows/`."""
+
+CI_JOB = "ci"
+"""The job id of every repository's `ci.yml` that calls its language's reusable workflow.
+
+GitHub names a check run of a called workflow `<caller job> / <called job name>`, so the required
+status checks are derived from this id and the reusable workflow's job names (`ci / lint`).
+"""
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 """The environment stacks, in promotion order. Each is also a GitHub environment of the same name."""
@@ -79,6 +89,8 @@ class Service(_Frozen):
     metrics_path: Annotated[str | None, Field(alias="metricsPath", pattern=r"^/")] = None
     code_from: Annotated[tuple[str, ...], Field(alias="codeFrom")] = ()
     secrets: tuple[ServiceSecret, ...] = ()
+    required_approvals: Annotated[int, Field(alias="requiredApprovals", ge=1, le=6)] = 1
+    """Approving reviews a pull request to the default branch needs."""
 
     @model_validator(mode="after")
     def _check(self) -> Service:
@@ -103,6 +115,18 @@ class Service(_Frozen):
         """Kubernetes namespace the service runs in on every cluster."""
         return self.name
 
+    @property
+    def reusable_workflow(self) -> str | None:
+        """File name of the reusable CI workflow of the repository's language (docs have none)."""
+        return REUSABLE_WORKFLOWS.get(self.language)
+
+    @property
+    def required_status_checks(self) -> tuple[str, ...]:
+        """Check names the default branch requires: `ci / <job name>` of the language's workflow."""
+        if self.reusable_workflow is None:
+            return ()
+        return tuple(f"{CI_JOB} / {job}" for job in workflow_job_names(self.reusable_workflow))
+
     def image(self, registry: str, organization: str) -> str:
         """Container image repository, e.g. `ghcr.io/pyairtable/gateway`."""
         return f"{registry}/{organization}/{self.name}"
@@ -110,6 +134,28 @@ class Service(_Frozen):
     def secret_path(self, environment: str, secret: ServiceSecret) -> str:
         """Secrets Manager name of one secret, e.g. `pyairtable/prod/auth/jwt-signing-key`."""
         return f"{secret_prefix(environment)}{self.name}/{secret.name}"
+
+
+REUSABLE_WORKFLOWS = {Language.GO: "go-service.yml", Language.PYTHON: "python-service.yml"}
+"""The reusable CI workflow of each language; `docs` repositories have no build, so no workflow."""
+
+CONTAINER_PUBLISH_WORKFLOW = "container-publish.yml"
+"""The reusable workflow that builds and pushes a deployable service's image."""
+
+
+@cache
+def workflow_job_names(file_name: str, directory: Path = WORKFLOWS_DIR) -> tuple[str, ...]:
+    """The names of a reusable workflow's jobs (a job's `name`, else its id), as GitHub shows them."""
+    path = directory / file_name
+    try:
+        jobs = yaml.safe_load(path.read_text())["jobs"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: cannot read the workflow's jobs: {error}") from None
+    names = tuple(str(job.get("name", job_id)) for job_id, job in jobs.items())
+    dynamic = [name for name in names if "${{" in name]
+    if dynamic:
+        raise ConfigError(f"{path}: job names {dynamic} are expressions; a required status check needs a fixed name")
+    return names
 
 
 def secret_prefix(environment: str) -> str:
@@ -155,11 +201,16 @@ def parse_catalog(data: object, source: str = str(CATALOG_PATH)) -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
+        problems = "; ".join(_describe_issue(issue) for issue in error.errors())
         raise ConfigError(f"{source}: {problems}") from None
+
+
+def _describe_issue(issue: ErrorDetails) -> str:
+    """`services.3.language = 'rust': Input should be 'go', 'python' or 'docs'` (key, value, allowed)."""
+    key = ".".join(str(part) for part in issue["loc"]) or "(top level)"
+    value = issue["input"]
+    shown = f" = {value!r}" if issue["loc"] and not isinstance(value, (dict, list)) else ""
+    return f"{key}{shown}: {issue['msg']}"
 
 
 @cache

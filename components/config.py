@@ -197,9 +197,16 @@ class Team(_Model):
 
     @model_validator(mode="after")
     def _one_role_each(self) -> Team:
-        both = sorted(set(self.maintainers) & set(self.members))
+        # GitHub logins are case-insensitive: `Alice` and `alice` are one person, and one membership.
+        maintainers = [login.casefold() for login in self.maintainers]
+        members = [login.casefold() for login in self.members]
+        both = sorted(set(maintainers) & set(members))
         if both:
-            raise ValueError(f"logins listed as both maintainer and member: {both}")
+            raise ValueError(f"logins listed as both maintainer and member: {both}; allowed: one role per login")
+        for role, logins in (("maintainers", maintainers), ("members", members)):
+            twice = sorted({login for login in logins if logins.count(login) > 1})
+            if twice:
+                raise ValueError(f"logins listed twice in {role}: {twice}; allowed: each login once")
         return self
 
 
