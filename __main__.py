@@ -4,11 +4,14 @@ Stack `org` declares the GitHub organization; stacks `dev`, `staging` and `prod`
 environment each. No resource is declared by two stacks.
 """
 
+import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
 from components.catalog import load_catalog
 from components.config import EnvironmentConfig, OrgConfig, read_stack_config
+from components.cost import compute_bill
+from components.pricing import load_prices
 
 config = read_stack_config()
 catalog = load_catalog()
@@ -32,3 +35,5 @@ elif isinstance(config, EnvironmentConfig):
             }
         ),
     )
+
+pulumi.export("cost", compute_bill(config, catalog, load_prices()))
