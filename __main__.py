@@ -10,9 +10,11 @@ import pulumi_github as github
 
 from components.catalog import load_catalog
 from components.config import EnvironmentConfig, OrgConfig, environment_configs, read_stack_config
+from components.cost import compute_bill
 from components.github_files import repository_files
 from components.github_org import GitHubOrganization, GitHubOrganizationArgs
 from components.github_repositories import GitHubRepository, GitHubRepositoryArgs, deploy_variables
+from components.pricing import load_prices
 
 DEVOPS_TEAM = "devops"
 
@@ -75,3 +77,5 @@ elif isinstance(config, EnvironmentConfig):
             }
         ),
     )
+
+pulumi.export("cost", compute_bill(config, catalog, load_prices()))

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.catalog import ENVIRONMENTS, load_catalog
 from components.errors import ConfigError
+from components.pricing import UnpricedError, load_prices
 
 PROJECT = "pyairtable-infra"
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
@@ -280,6 +281,8 @@ class EnvironmentConfig(_Model):
     alert_receivers: tuple[AlertReceiver, ...] = Field(alias="alertReceivers")
     log_ingestion_gib_per_month: int = Field(alias="logIngestionGibPerMonth", ge=0)
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
+    spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
+    """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
 
     @property
     def environment(self) -> str:
@@ -348,6 +351,15 @@ class EnvironmentConfig(_Model):
         for addon, version in value.items():
             if not re.match(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", version):
                 raise ValueError(f"{addon} version {version!r} is not an EKS add-on version (v<x.y.z>-eksbuild.<n>)")
+        return value
+
+    @field_validator("spot_savings_percent")
+    @classmethod
+    def _spot_savings(cls, value: dict[str, float]) -> dict[str, float]:
+        for instance_type, percent in value.items():
+            _check_instance_type(instance_type)
+            if not 0 < percent < 100:
+                raise ValueError(f"{instance_type}: {percent} is not a saving in percent; allowed: 0 < percent < 100")
         return value
 
     @field_validator("secret_rotation_days")
@@ -425,6 +437,29 @@ class EnvironmentConfig(_Model):
                 [r.instance_type for r in self.reservations],
                 f"reservations apply to capacityStrategy reserved only, not {strategy.value}",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _priced(self) -> EnvironmentConfig:
+        # The `cost` output prices everything the stack declares; a figure missing from the price
+        # table stops the program here, before any resource is declared, instead of at the export.
+        stale = sorted(set(self.spot_savings_percent) - set(self.nodes.instance_types))
+        if stale:
+            raise InvalidKeyError(
+                "spotSavingsPercent",
+                self.spot_savings_percent,
+                f"instance types {stale} are not in nodes.instanceTypes; allowed: {list(self.nodes.instance_types)}",
+            )
+        try:
+            region = load_prices().region(self.aws_region)
+            for instance_type in self.nodes.instance_types:
+                region.on_demand(instance_type, "nodes.instanceTypes")
+                if self.capacity_strategy is not CapacityStrategy.RESERVED:
+                    region.spot_savings(instance_type, self.spot_savings_percent)
+            for reservation in self.reservations:
+                region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
+        except UnpricedError as error:
+            raise InvalidKeyError(error.key, error.value, error.message) from None
         return self
 
     @property
