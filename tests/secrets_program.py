@@ -61,7 +61,7 @@ def secrets_program(catalog: Catalog | None = None) -> Callable[[], object]:
                 namespaces=namespaces,
             ),
         )
-        ServiceSecrets(
+        secrets = ServiceSecrets(
             "service-secrets",
             ServiceSecretsArgs(
                 config=config,
@@ -73,6 +73,13 @@ def secrets_program(catalog: Catalog | None = None) -> Callable[[], object]:
                 operator=operator,
             ),
         )
+        # The public interface other components use, exported so tests can read it from the plan.
+        pulumi.export("grafanaAdminSecretName", secrets.grafana_admin_secret_name)
+        pulumi.export("alertmanagerSecretName", secrets.alertmanager_secret_name)
+        pulumi.export("grafanaAdminRotation", secrets.grafana_admin_rotation)
+        pulumi.export("monitoringSecrets", [resource.urn for resource in secrets.monitoring_secrets])
+        pulumi.export("kubernetesSecretNames", secrets.kubernetes_secret_names)
+        pulumi.export("clusterSecretStoreName", operator.cluster_secret_store_name)
 
     return program
 
