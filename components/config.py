@@ -274,7 +274,7 @@ class EnvironmentConfig(_Model):
     namespace_quota: NamespaceQuota = Field(alias="namespaceQuota")
     secret_rotation_days: int = Field(alias="secretRotationDays")
     secret_recovery_window_days: int = Field(alias="secretRecoveryWindowDays", ge=7, le=30)
-    secret_refresh_interval: str = Field(alias="secretRefreshInterval", pattern=_DURATION)
+    secret_refresh_interval: str = Field(alias="secretRefreshInterval")
     prometheus_retention: str = Field(alias="prometheusRetention", pattern=_DURATION)
     prometheus_storage_gib: int = Field(alias="prometheusStorageGib", ge=0)
     prometheus_replicas: int = Field(alias="prometheusReplicas", ge=1)
@@ -367,6 +367,18 @@ class EnvironmentConfig(_Model):
     def _rotation(cls, value: int) -> int:
         if value <= 0:
             raise ValueError(f"rotation period must be a positive number of days, got {value}")
+        return value
+
+    @field_validator("secret_refresh_interval")
+    @classmethod
+    def _refresh_interval(cls, value: str) -> str:
+        # ESO parses it as a Go duration (no d, w or y), and 0s would sync once and never again,
+        # so a rotated secret would never reach Kubernetes.
+        if not re.match(r"^[0-9]+(s|m|h)$", value) or int(value[:-1]) == 0:
+            raise ValueError(
+                f"{value!r} is not a refresh interval External Secrets Operator accepts; allowed: a positive "
+                "number of seconds, minutes or hours such as 30m or 1h (no d, w or y)"
+            )
         return value
 
     @model_validator(mode="after")

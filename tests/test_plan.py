@@ -19,9 +19,10 @@ from .conftest import stack_plan
 ROOT = Path(__file__).resolve().parent.parent
 OPTION_KEYS = {"protect", "retainOnDelete", "ignoreChanges", "import", "dependsOn"}
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "provider", "custom", "inputs", "options"}
-# What each kind of stack may declare: the org stack GitHub only, environments AWS and Kubernetes.
+# What each kind of stack may declare: the org stack GitHub only, environments AWS and Kubernetes
+# (plus random values and their rotation timestamps).
 ORG_PACKAGES = {"github", "pyairtable"}
-ENV_PACKAGES = {"aws", "kubernetes", "random", "pyairtable"}
+ENV_PACKAGES = {"aws", "kubernetes", "random", "time", "pyairtable"}
 
 
 def package_of(type_token: str) -> str:

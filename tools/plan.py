@@ -84,6 +84,11 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
         outputs["keyId"] = f"{args.name}-key-id"
     elif type_token == "github:index/repository:Repository":
         outputs |= {"htmlUrl": f"https://github.com/pyairtable/{name}", "nodeId": f"R_mock_{name}"}
+    elif type_token == "aws:secretsmanager/secretVersion:SecretVersion":
+        outputs["versionId"] = f"{args.name}-version-id"
+    elif type_token == "time:index/rotating:Rotating":
+        # A fixed base timestamp keeps plans deterministic (the real one is the creation time).
+        outputs["rfc3339"] = "2026-01-01T00:00:00Z"
     elif type_token.startswith("random:"):
         outputs["result"] = rpc.wrap_rpc_secret(f"mock-random-{args.name}")
     return outputs

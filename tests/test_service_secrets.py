@@ -1,0 +1,266 @@
+"""Service secrets: one Secrets Manager secret per catalog secret, generated values with rotation,
+supplied values never written, one ExternalSecret per service, the monitoring secrets, bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from components.catalog import Catalog, SecretSource, ServiceSecret, load_catalog, parse_catalog
+from components.config import ConfigError, environment_configs
+from components.service_secrets import GRAFANA_ADMIN_USER, PASSWORD_LENGTH, _fingerprint, check_secret_path
+from tools.plan import ROOT, Plan, build_plan
+
+from .secrets_program import secrets_plan, secrets_program
+
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+ROTATING = "time:index/rotating:Rotating"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def plan(request: pytest.FixtureRequest) -> Plan:
+    """The secrets components' plan of each environment in turn."""
+    return secrets_plan(request.param)
+
+
+def _secret(plan: Plan, path: str) -> dict:
+    [found] = [r for r in plan.of_type(SECRET) if r["inputs"]["name"] == path]
+    return found
+
+
+def _versions_of(plan: Plan, secret: dict) -> list[dict]:
+    return [r for r in plan.of_type(VERSION) if r["inputs"]["secretId"] == f"{secret['name']}-id"]
+
+
+def _catalog_secrets() -> list[tuple[str, ServiceSecret]]:
+    return [(service.name, secret) for service in load_catalog().deployable for secret in service.secrets]
+
+
+def _external_secret(plan: Plan, name: str) -> dict:
+    [found] = [r for r in plan.of_type(EXTERNAL_SECRET) if r["inputs"]["metadata"]["name"] == name]
+    return found
+
+
+def test_every_catalog_secret_is_a_kms_encrypted_secret_with_a_recovery_window(plan: Plan) -> None:
+    config = environment_configs()[plan.stack]
+    key_arn = f"arn:aws:mock:::key/{plan.one('aws:kms/key:Key')['name']}"
+    expected = {f"pyairtable/{plan.stack}/{service}/{secret.name}" for service, secret in _catalog_secrets()}
+    monitoring = {f"pyairtable/{plan.stack}/monitoring/grafana-admin"} | {
+        f"pyairtable/{plan.stack}/monitoring/alertmanager-{receiver.name}" for receiver in config.alert_receivers
+    }
+    secrets = plan.of_type(SECRET)
+    assert {r["inputs"]["name"] for r in secrets} == expected | monitoring
+    assert len(secrets) == len(expected | monitoring)
+    for secret in secrets:
+        assert secret["inputs"]["kmsKeyId"] == key_arn
+        assert secret["inputs"]["recoveryWindowInDays"] == config.secret_recovery_window_days >= 7
+
+
+def test_kms_key_is_customer_managed_and_rotates(plan: Plan) -> None:
+    key = plan.one("aws:kms/key:Key")["inputs"]
+    assert key["enableKeyRotation"] is True
+    assert key["deletionWindowInDays"] == 30
+    assert plan.one("aws:kms/alias:Alias")["inputs"]["name"] == f"alias/pyairtable-{plan.stack}-secrets"
+
+
+def test_generated_secrets_get_a_rotating_random_value(plan: Plan) -> None:
+    config = environment_configs()[plan.stack]
+    rotations = {r["name"]: r for r in plan.of_type(ROTATING)}
+    passwords = {r["name"]: r for r in plan.of_type(PASSWORD)}
+    generated = [(s, x) for s, x in _catalog_secrets() if x.source is SecretSource.GENERATED]
+    for service, secret in [
+        *generated,
+        ("monitoring", ServiceSecret(name="grafana-admin", source="generated", description="-")),
+    ]:
+        stored = _secret(plan, f"pyairtable/{plan.stack}/{service}/{secret.name}")
+        [version] = _versions_of(plan, stored)
+        assert version["inputs"]["secretString"] == "[secret]"
+        assert version["options"]["ignoreChanges"] == []
+        rotation = rotations[f"{stored['name']}-rotation"]
+        assert rotation["inputs"]["rotationDays"] == config.secret_rotation_days
+        password = passwords[f"{stored['name']}-value"]
+        assert password["inputs"]["length"] == PASSWORD_LENGTH >= 32
+        assert password["inputs"]["special"] is False
+        # The keeper is the rotation's timestamp (the mocks' fixed rfc3339): a new timestamp, a new value.
+        assert password["inputs"]["keepers"] == {"rotation": "2026-01-01T00:00:00Z"}
+        assert rotation["urn"] in password["options"]["dependsOn"]
+        assert password["urn"] in version["options"]["dependsOn"]
+    assert len(rotations) == len(passwords) == len(plan.of_type(VERSION)) == len(generated) + 1
+
+
+def test_rotation_period_comes_from_config() -> None:
+    days = {
+        stack: {r["inputs"]["rotationDays"] for r in secrets_plan(stack).of_type(ROTATING)} for stack in ENVIRONMENTS
+    }
+    assert days == {stack: {environment_configs()[stack].secret_rotation_days} for stack in ENVIRONMENTS}
+    assert days["dev"] == {30} and days["prod"] == {90}
+
+
+def test_random_and_time_resources_use_the_components_providers(plan: Plan) -> None:
+    [time_provider] = plan.of_type("pulumi:providers:time")
+    [random_provider] = plan.of_type("pulumi:providers:random")
+    assert {r["provider"] for r in plan.of_type(ROTATING)} == {time_provider["urn"]}
+    assert {r["provider"] for r in plan.of_type(PASSWORD)} == {random_provider["urn"]}
+
+
+def test_supplied_secrets_are_never_written(plan: Plan) -> None:
+    config = environment_configs()[plan.stack]
+    supplied = [
+        f"pyairtable/{plan.stack}/{s}/{x.name}" for s, x in _catalog_secrets() if x.source is SecretSource.SUPPLIED
+    ]
+    supplied += [f"pyairtable/{plan.stack}/monitoring/alertmanager-{r.name}" for r in config.alert_receivers]
+    assert len(supplied) >= 4
+    for path in supplied:
+        secret = _secret(plan, path)
+        assert _versions_of(plan, secret) == [], path
+        assert not [r for r in plan.of_type(PASSWORD) if r["name"].startswith(secret["name"])], path
+        assert secret["inputs"]["tags"] == {"SecretSource": "supplied"}
+
+
+def test_one_external_secret_per_deployable_service(plan: Plan) -> None:
+    config = environment_configs()[plan.stack]
+    release = plan.one("kubernetes:helm.sh/v3:Release")["urn"]
+    store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["urn"]
+    services = load_catalog().deployable
+    assert all(service.secrets for service in services)
+    for service in services:
+        external_secret = _external_secret(plan, f"{service.name}-secrets")
+        inputs = external_secret["inputs"]
+        assert inputs["metadata"]["namespace"] == service.namespace
+        assert inputs["spec"]["refreshInterval"] == config.secret_refresh_interval
+        assert inputs["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+        assert inputs["spec"]["target"] == {
+            "name": f"{service.name}-secrets",
+            "creationPolicy": "Owner",
+            "deletionPolicy": "Retain",
+        }
+        assert inputs["spec"]["data"] == [
+            {"secretKey": secret.name, "remoteRef": {"key": service.secret_path(plan.stack, secret)}}
+            for secret in service.secrets
+        ]
+        depends_on = external_secret["options"]["dependsOn"]
+        assert {release, store} <= set(depends_on)
+        for secret in service.secrets:
+            assert _secret(plan, service.secret_path(plan.stack, secret))["urn"] in depends_on
+    assert len(plan.of_type(EXTERNAL_SECRET)) == len(services) + 1 + bool(config.alert_receivers)
+
+
+def test_external_secrets_resync_when_a_generated_value_rotates(plan: Plan) -> None:
+    annotation = "pyairtable.io/secret-versions"
+    versions = _external_secret(plan, "auth-secrets")["inputs"]["metadata"]["annotations"][annotation]
+    assert versions == _fingerprint(
+        [
+            f"service-secrets-auth-{name}-version-version-id"
+            for name in ("database-password", "jwt-signing-key", "totp-encryption-key", "redis-password")
+        ]
+    )
+    assert _fingerprint(["a", "b"]) != _fingerprint(["a", "c"])
+    # Only supplied values: nothing the program writes, nothing to re-sync for.
+    assert "annotations" not in _external_secret(plan, "alertmanager-receivers")["inputs"]["metadata"]
+
+
+def test_monitoring_secrets(plan: Plan) -> None:
+    config = environment_configs()[plan.stack]
+    grafana = _external_secret(plan, "grafana-admin")
+    path = f"pyairtable/{plan.stack}/monitoring/grafana-admin"
+    assert grafana["inputs"]["metadata"]["namespace"] == "monitoring"
+    assert grafana["inputs"]["spec"]["data"] == [
+        {"secretKey": key, "remoteRef": {"key": path, "property": key}} for key in ("admin-user", "admin-password")
+    ]
+    alertmanager = _external_secret(plan, "alertmanager-receivers")
+    assert alertmanager["inputs"]["metadata"]["namespace"] == "monitoring"
+    assert alertmanager["inputs"]["spec"]["data"] == [
+        {
+            "secretKey": f"{r.name}-url",
+            "remoteRef": {"key": f"pyairtable/{plan.stack}/monitoring/alertmanager-{r.name}"},
+        }
+        for r in config.alert_receivers
+    ]
+    assert GRAFANA_ADMIN_USER == "pyairtable-admin"
+
+
+def test_public_interface_for_the_monitoring_stack(plan: Plan) -> None:
+    outputs = plan.outputs
+    assert outputs["grafanaAdminSecretName"] == "grafana-admin"
+    assert outputs["alertmanagerSecretName"] == "alertmanager-receivers"
+    assert outputs["monitoringSecrets"] == [
+        _external_secret(plan, "grafana-admin")["urn"],
+        _external_secret(plan, "alertmanager-receivers")["urn"],
+    ]
+    # The version id of the Grafana admin login: it changes exactly when a new value is written.
+    assert outputs["grafanaAdminRotation"] == "service-secrets-monitoring-grafana-admin-version-version-id"
+    assert outputs["kubernetesSecretNames"] == {s.name: f"{s.name}-secrets" for s in load_catalog().deployable}
+
+
+def test_the_project_refreshes_before_every_update() -> None:
+    """time.Rotating sees that its period is over only when read: without refresh, nothing rotates."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["options"] == {"refresh": "always"}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [0, -30])
+def test_rotation_period_must_be_positive(days: int) -> None:
+    with pytest.raises(ConfigError, match=f"secretRotationDays' = '{days}': rotation period must be a positive"):
+        build_plan("dev", {"secretRotationDays": days}, program=secrets_program())
+
+
+@pytest.mark.parametrize("days", [0, 6, 31])
+def test_recovery_window_is_never_immediate_deletion(days: int) -> None:
+    with pytest.raises(ConfigError, match="secretRecoveryWindowDays"):
+        build_plan("dev", {"secretRecoveryWindowDays": days}, program=secrets_program())
+
+
+@pytest.mark.parametrize("interval", ["1d", "0s", "0h", "90"])
+def test_refresh_interval_must_be_a_positive_go_duration(interval: str) -> None:
+    with pytest.raises(ConfigError, match=f"secretRefreshInterval' = '{interval}'.*no d, w or y"):
+        build_plan("dev", {"secretRefreshInterval": interval}, program=secrets_program())
+
+
+def test_a_catalog_secret_without_a_source_is_a_config_error() -> None:
+    data = yaml.safe_load((ROOT / "data" / "services.yaml").read_text())
+    gateway = next(s for s in data["services"] if s["name"] == "gateway")
+    del gateway["secrets"][0]["source"]
+    with pytest.raises(ConfigError, match=r"services\.3\.secrets\.0\.source: Field required"):
+        parse_catalog(data)
+    gateway["secrets"][0]["source"] = "vault"
+    with pytest.raises(
+        ConfigError, match=r"services\.3\.secrets\.0\.source = 'vault': Input should be 'generated' or 'supplied'"
+    ):
+        parse_catalog(data)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pyairtable/prod/auth/jwt-signing-key",
+        "pyairtable/dev/../prod/auth/x",
+        "other/dev/auth/x",
+        "pyairtable/dev//x",
+        "pyairtable/dev/a b",
+    ],
+)
+def test_a_secret_path_outside_the_environment_is_refused(path: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"stack 'dev': secret path '{path}' is outside the environment")):
+        check_secret_path("dev", path)
+    assert check_secret_path("dev", "pyairtable/dev/auth/jwt-signing-key") == "pyairtable/dev/auth/jwt-signing-key"
+
+
+def test_the_component_refuses_a_service_whose_path_escapes_the_environment() -> None:
+    """A catalog built without validation (a future source of services) cannot escape `pyairtable/<env>/`."""
+    catalog = load_catalog()
+    gateway = catalog.service("gateway")
+    escaping = gateway.model_construct(**{**dict(gateway), "name": "../prod/gateway"})
+    doctored = Catalog.model_construct(**{**dict(catalog), "services": (*catalog.services, escaping)})
+    with pytest.raises(
+        ConfigError, match=re.escape("'pyairtable/dev/../prod/gateway/jwt-signing-key' is outside the environment")
+    ):
+        build_plan("dev", program=secrets_program(doctored))
