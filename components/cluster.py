@@ -63,44 +63,38 @@ def web_identity_trust_policy(
     return pulumi.Output.all(provider_arn, issuer).apply(render)
 
 
-def kubeconfig(
-    cluster_name: pulumi.Input[str],
-    endpoint: pulumi.Input[str],
-    certificate_authority: pulumi.Input[str],
-    region: str,
-    role_arn: str,
-) -> pulumi.Output[str]:
-    """A kubeconfig that authenticates with `aws eks get-token` (no long-lived token in the file)."""
-
-    def render(values: list[str]) -> str:
-        name, server, authority = values
-        arguments = ["eks", "get-token", "--cluster-name", name, "--region", region]
-        if role_arn:
-            arguments += ["--role-arn", role_arn]
-        return json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": authority}}],
-                "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-                "current-context": name,
-                "users": [
-                    {
-                        "name": name,
-                        "user": {
-                            "exec": {
-                                "apiVersion": "client.authentication.k8s.io/v1beta1",
-                                "command": "aws",
-                                "args": arguments,
-                                "interactiveMode": "Never",
-                            }
-                        },
-                    }
-                ],
-            }
-        )
-
-    return pulumi.Output.secret(pulumi.Output.all(cluster_name, endpoint, certificate_authority).apply(render))
+def kubeconfig_document(cluster_name: str, server: str, certificate_authority: str, region: str, role_arn: str) -> str:
+    """A kubeconfig (JSON) that authenticates with `aws eks get-token`: no long-lived token in the file."""
+    arguments = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region]
+    if role_arn:
+        arguments += ["--role-arn", role_arn]
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": server, "certificate-authority-data": certificate_authority},
+                }
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": arguments,
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 def _issuer_of(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
@@ -252,12 +246,10 @@ class Cluster(pulumi.ComponentResource):
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
-        self.kubeconfig = kubeconfig(
-            cluster.name,
-            cluster.endpoint,
-            cluster.certificate_authority.apply(lambda authority: authority.data or ""),
-            args.region,
-            args.aws_role_arn,
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)
+            ).apply(lambda values: kubeconfig_document(values[0], values[1], values[2], args.region, args.aws_role_arn))
         )
         self.kubernetes_provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
 
