@@ -9,11 +9,17 @@ import pulumi_aws as aws
 import pulumi_github as github
 
 from components.catalog import load_catalog
-from components.config import EnvironmentConfig, OrgConfig, environment_configs, read_stack_config
+from components.cluster import Cluster, ClusterArgs
+from components.config import EnvironmentConfig, NatGateways, OrgConfig, environment_configs, read_stack_config
 from components.cost import compute_bill
+from components.deploy_access import DeployAccess, DeployAccessArgs
 from components.github_files import repository_files
 from components.github_org import GitHubOrganization, GitHubOrganizationArgs
 from components.github_repositories import GitHubRepository, GitHubRepositoryArgs, deploy_variables
+from components.namespaces import ServiceNamespaces, ServiceNamespacesArgs
+from components.naming import cluster_name, deploy_role_name
+from components.network import Network, NetworkArgs
+from components.node_groups import NodeGroupsArgs
 from components.pricing import load_prices
 
 DEVOPS_TEAM = "devops"
@@ -61,6 +67,14 @@ if isinstance(config, OrgConfig):
     pulumi.export("teamIds", organization.team_ids)
     pulumi.export("importedRepositories", sorted(config.existing_repositories))
 elif isinstance(config, EnvironmentConfig):
+    # Default tags reach every AWS resource; the launch templates repeat them for the instances and
+    # volumes that node groups launch, which the provider's default tags never see.
+    default_tags = {
+        "Environment": config.environment,
+        "Project": "pyairtable",
+        "ManagedBy": "pulumi",
+        "CostCenter": config.cost_center,
+    }
     aws_provider = aws.Provider(
         "aws",
         region=config.aws_region,
@@ -68,14 +82,83 @@ elif isinstance(config, EnvironmentConfig):
         assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=config.aws_role_arn, session_name="pulumi")]
         if config.aws_role_arn
         else None,
-        default_tags=aws.ProviderDefaultTagsArgs(
-            tags={
-                "Environment": config.environment,
-                "Project": "pyairtable",
-                "ManagedBy": "pulumi",
-                "CostCenter": config.cost_center,
-            }
-        ),
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags),
     )
+    aws_options = pulumi.ResourceOptions(provider=aws_provider)
+    # Prod's cluster, VPC and secrets key are protected; dev and staging stay disposable.
+    protect = config.environment == "prod"
+    name_of_cluster = cluster_name(config.environment)
+
+    network = Network(
+        "network",
+        NetworkArgs(
+            environment=config.environment,
+            cluster_name=name_of_cluster,
+            vpc_cidr=config.vpc_cidr,
+            availability_zones=config.availability_zones,
+            nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
+            flow_log_retention_days=config.flow_log_retention_days,
+            protect=protect,
+        ),
+        opts=aws_options,
+    )
+    deploy_access = DeployAccess(
+        "deploy",
+        DeployAccessArgs(
+            environment=config.environment,
+            organization=catalog.organization,
+            repositories=[service.repository for service in catalog.deployable],
+            role_name=deploy_role_name(config.environment),
+            cluster_arn=f"arn:aws:eks:{config.aws_region}:{config.aws_account_id}:cluster/{name_of_cluster}",
+        ),
+        opts=aws_options,
+    )
+    cluster = Cluster(
+        "eks",
+        ClusterArgs(
+            cluster_name=name_of_cluster,
+            kubernetes_version=config.kubernetes_version,
+            region=config.aws_region,
+            aws_role_arn=config.aws_role_arn,
+            subnet_ids=network.private_subnet_ids,
+            public_access_cidrs=[str(cidr) for cidr in config.public_access_cidrs],
+            log_types=config.cluster_log_types,
+            log_retention_days=config.cluster_log_retention_days,
+            admin_role_arns=config.admin_role_arns,
+            deploy_role_arn=deploy_access.role_arn,
+            deploy_namespaces=[service.namespace for service in catalog.deployable],
+            addon_versions=config.addon_versions,
+            reclaim_volumes=protect,
+            protect=protect,
+            node_groups=NodeGroupsArgs(
+                cluster_name=name_of_cluster,
+                kubernetes_version=config.kubernetes_version,
+                subnet_ids=network.private_subnet_ids,
+                strategy=config.capacity_strategy,
+                nodes=config.nodes,
+                on_demand_base_count=config.on_demand_base_count,
+                uncovered_node_count=config.uncovered_node_count,
+                instance_tags=default_tags,
+            ),
+        ),
+        opts=aws_options,
+    )
+    service_namespaces = ServiceNamespaces(
+        "namespaces",
+        ServiceNamespacesArgs(
+            catalog=catalog,
+            quota=config.namespace_quota,
+            vpc_cidr=config.vpc_cidr,
+            kubernetes_provider=cluster.kubernetes_provider,
+        ),
+        opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
+    )
+
+    pulumi.export("clusterName", cluster.name)
+    pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("nodeGroups", cluster.node_groups.summary)
+    pulumi.export("deployRoleArn", deploy_access.role_arn)
+    pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
 
 pulumi.export("cost", compute_bill(config, catalog, load_prices()))

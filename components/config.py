@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from components.catalog import ENVIRONMENTS, load_catalog
 from components.errors import ConfigError
+from components.network import subnet_layout
 from components.pricing import UnpricedError, load_prices
 
 PROJECT = "pyairtable-infra"
@@ -258,7 +259,7 @@ class EnvironmentConfig(_Model):
     aws_role_arn: str = Field(alias="awsRoleArn", pattern=r"^(arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$")
     cost_center: str = Field(alias="costCenter", min_length=1)
     vpc_cidr: ipaddress.IPv4Network = Field(alias="vpcCidr")
-    availability_zones: tuple[str, ...] = Field(alias="availabilityZones", min_length=2)
+    availability_zones: tuple[str, ...] = Field(alias="availabilityZones")
     nat_gateways: NatGateways = Field(alias="natGateways")
     flow_log_retention_days: int = Field(alias="flowLogRetentionDays")
     kubernetes_version: str = Field(alias="kubernetesVersion")
@@ -301,6 +302,14 @@ class EnvironmentConfig(_Model):
     def _retention(cls, value: int) -> int:
         if value not in LOG_RETENTION_DAYS:
             raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # EKS refuses a cluster whose subnets are not in at least two zones; perAz NAT needs them too.
+        if len(value) < 2:
+            raise ValueError(f"EKS needs subnets in at least 2 availability zones, got {len(value)}: {list(value)}")
         return value
 
     @field_validator("kubernetes_version")
@@ -399,6 +408,24 @@ class EnvironmentConfig(_Model):
                 "availabilityZones",
                 list(self.availability_zones),
                 f"a zone is listed twice: {list(self.availability_zones)}",
+            )
+        try:
+            subnet_layout(self.vpc_cidr, self.availability_zones)
+        except ValueError as error:
+            raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _kube_proxy_matches_cluster(self) -> EnvironmentConfig:
+        # kube-proxy is built per Kubernetes minor version; EKS offers a cluster only the builds of
+        # its own minor, so any other pin is a version the cluster does not support.
+        kube_proxy = self.addon_versions["kube-proxy"]
+        if not kube_proxy.startswith(f"v{self.kubernetes_version}."):
+            raise InvalidKeyError(
+                "addonVersions",
+                self.addon_versions,
+                f"kube-proxy {kube_proxy} does not match kubernetesVersion {self.kubernetes_version}; "
+                f"allowed: v{self.kubernetes_version}.<patch>-eksbuild.<n>",
             )
         return self
 

@@ -44,7 +44,7 @@ def test_every_component_has_a_pyairtable_type_token_and_typed_args() -> None:
             for node in ast.walk(cls)
             if isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and re.fullmatch(r"pyairtable:[a-z]+:[A-Z][A-Za-z]*", node.value)
+            and re.fullmatch(r"pyairtable:[a-z_]+:[A-Z][A-Za-z]*", node.value)
         ]
         assert tokens, f"{path.name}:{cls.name} needs a pyairtable:<module>:<Noun> type token"
         init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")

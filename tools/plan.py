@@ -80,6 +80,10 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
         }
     elif type_token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         outputs["url"] = args.inputs.get("url", "")
+    elif type_token == "aws:eks/nodeGroup:NodeGroup":
+        outputs["nodeGroupName"] = f"{args.inputs.get('nodeGroupNamePrefix', '')}mock"
+    elif type_token == "aws:ec2/launchTemplate:LaunchTemplate":
+        outputs["latestVersion"] = 1
     elif type_token == "aws:kms/key:Key":
         outputs["keyId"] = f"{args.name}-key-id"
     elif type_token == "github:index/repository:Repository":
