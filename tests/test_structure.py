@@ -37,7 +37,8 @@ def test_every_component_ends_its_constructor_with_one_register_outputs() -> Non
 
 def test_every_component_has_a_pyairtable_type_token_and_typed_args() -> None:
     for path, cls in component_classes():
-        source = ast.unparse(cls)
+        # ast.unparse writes string literals with single quotes; read the source as written.
+        source = ast.get_source_segment(path.read_text(), cls) or ""
         assert '"pyairtable:' in source, f"{path.name}:{cls.name} needs a pyairtable:<module>:<Noun> type token"
         init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
         names = [arg.arg for arg in init.args.args]
