@@ -13,14 +13,17 @@ from components.cluster import Cluster, ClusterArgs
 from components.config import EnvironmentConfig, NatGateways, OrgConfig, environment_configs, read_stack_config
 from components.cost import compute_bill
 from components.deploy_access import DeployAccess, DeployAccessArgs
+from components.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.github_files import repository_files
 from components.github_org import GitHubOrganization, GitHubOrganizationArgs
 from components.github_repositories import GitHubRepository, GitHubRepositoryArgs, deploy_variables
+from components.monitoring import Monitoring, MonitoringArgs
 from components.namespaces import ServiceNamespaces, ServiceNamespacesArgs
 from components.naming import cluster_name, deploy_role_name
 from components.network import Network, NetworkArgs
 from components.node_groups import NodeGroupsArgs
 from components.pricing import load_prices
+from components.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 
 DEVOPS_TEAM = "devops"
 
@@ -152,6 +155,45 @@ elif isinstance(config, EnvironmentConfig):
             kubernetes_provider=cluster.kubernetes_provider,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
+    )
+    secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider))
+    secrets_operator = ExternalSecretsOperator(
+        "external-secrets",
+        ExternalSecretsOperatorArgs(
+            config=config,
+            aws_provider=aws_provider,
+            kubernetes_provider=cluster.kubernetes_provider,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            secrets_kms_key_arn=secrets_key.arn,
+            namespaces=service_namespaces.namespaces,
+        ),
+    )
+    service_secrets = ServiceSecrets(
+        "service-secrets",
+        ServiceSecretsArgs(
+            config=config,
+            catalog=catalog,
+            aws_provider=aws_provider,
+            kubernetes_provider=cluster.kubernetes_provider,
+            namespaces=service_namespaces.namespaces,
+            secrets_kms_key_arn=secrets_key.arn,
+            operator=secrets_operator,
+        ),
+    )
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            config=config,
+            catalog=catalog,
+            kubernetes_provider=cluster.kubernetes_provider,
+            namespaces=service_namespaces.namespaces,
+            storage_class_name=cluster.storage_class_name,
+            grafana_admin_secret_name=service_secrets.grafana_admin_secret_name,
+            alertmanager_secret_name=service_secrets.alertmanager_secret_name,
+            grafana_admin_rotation=service_secrets.grafana_admin_rotation,
+            secrets_ready=service_secrets.monitoring_secrets,
+        ),
     )
 
     pulumi.export("clusterName", cluster.name)

@@ -12,12 +12,10 @@ from typing import Literal
 
 from components.catalog import Catalog
 from components.config import CapacityStrategy, EnvironmentConfig, NatGateways, Reservation
+from components.naming import GRAFANA_ADMIN_SECRET
 
 KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager")
 """The customer-managed KMS keys of an environment: the EKS secrets envelope key and the Secrets Manager key."""
-
-GRAFANA_ADMIN_SECRET = "grafana-admin"
-"""The monitoring secret every environment has besides one per alert receiver."""
 
 
 @dataclass(frozen=True)

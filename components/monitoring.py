@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 from components.catalog import Catalog
 from components.config import AlertReceiver, EnvironmentConfig
 from components.errors import ConfigError
+from components.naming import MONITORING_NAMESPACE
 from components.observability import (
     CAPACITY_TYPE_LABEL,
     DASHBOARD_LABEL,
@@ -38,8 +39,6 @@ from components.observability import (
 CHART = "kube-prometheus-stack"
 CHART_VERSION = "88.5.3"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
-MONITORING_NAMESPACE_KEY = "monitoring"
-"""The key of `MonitoringArgs.namespaces` that holds the release's namespace."""
 
 ALERTMANAGER_SECRETS_PATH = "/etc/alertmanager/secrets"
 """Where the operator mounts each Secret listed in alertmanagerSpec.secrets (as <path>/<secret>/<key>)."""
@@ -255,7 +254,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:monitoring:Monitoring", name, None, opts)
-        required = [MONITORING_NAMESPACE_KEY, *(service.name for service in args.catalog.deployable)]
+        required = [MONITORING_NAMESPACE, *(service.name for service in args.catalog.deployable)]
         missing = [key for key in required if key not in args.namespaces]
         if missing:
             raise ConfigError(
@@ -263,7 +262,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"given: {sorted(args.namespaces)}, required: {required}"
             )
         namespace_names = {key: _name_of(namespace) for key, namespace in args.namespaces.items()}
-        monitoring_namespace = namespace_names[MONITORING_NAMESPACE_KEY]
+        monitoring_namespace = namespace_names[MONITORING_NAMESPACE]
 
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -289,7 +288,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.kubernetes_provider,
-                depends_on=[args.namespaces[MONITORING_NAMESPACE_KEY], *args.secrets_ready],
+                depends_on=[args.namespaces[MONITORING_NAMESPACE], *args.secrets_ready],
             ),
         )
         after_release = pulumi.ResourceOptions(

@@ -28,8 +28,8 @@ import pulumi_kubernetes as kubernetes
 from components.catalog import Catalog, Service
 from components.config import NamespaceQuota
 from components.errors import ConfigError
+from components.naming import MONITORING_NAMESPACE
 
-MONITORING_NAMESPACE = "monitoring"
 # The service that receives traffic from outside the cluster.
 GATEWAY_SERVICE = "gateway"
 SERVICE_NAMESPACE_LABEL = "pyairtable.io/service-namespace"

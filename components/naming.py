@@ -20,3 +20,13 @@ def deploy_role_name(environment: str) -> str:
 def deploy_role_arn(account_id: str, environment: str) -> str:
     """ARN of `deploy_role_name` in the environment's account."""
     return f"arn:aws:iam::{account_id}:role/{deploy_role_name(environment)}"
+
+
+MONITORING_NAMESPACE = "monitoring"
+"""The platform namespace of Prometheus, Alertmanager and Grafana on every cluster."""
+
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+"""Secrets Manager name segment and Kubernetes Secret of Grafana's admin login."""
+
+ALERTMANAGER_SECRET = "alertmanager-receivers"
+"""Kubernetes Secret holding one `<receiver>-url` key per configured Alertmanager receiver."""

@@ -30,13 +30,8 @@ from components.catalog import Catalog, SecretSource, secret_prefix
 from components.config import EnvironmentConfig
 from components.errors import ConfigError
 from components.external_secrets import API_VERSION, ExternalSecretsOperator
-from components.naming import cluster_name
+from components.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, cluster_name
 
-MONITORING_NAMESPACE = "monitoring"
-GRAFANA_ADMIN_SECRET = "grafana-admin"
-"""Kubernetes Secret (namespace monitoring) with keys `admin-user` and `admin-password`."""
-ALERTMANAGER_SECRET = "alertmanager-receivers"
-"""Kubernetes Secret (namespace monitoring) with one key `<receiver>-url` per `alertReceivers` entry."""
 GRAFANA_ADMIN_USER = "pyairtable-admin"
 """Grafana's admin login: not the chart's default `admin`, so a guess needs both halves."""
 PASSWORD_LENGTH = 48

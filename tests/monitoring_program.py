@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.catalog import load_catalog
 from components.config import EnvironmentConfig, read_stack_config
-from components.monitoring import MONITORING_NAMESPACE_KEY, Monitoring, MonitoringArgs
+from components.monitoring import MONITORING_NAMESPACE, Monitoring, MonitoringArgs
 from tools.plan import Plan, build_plan
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -25,7 +25,7 @@ def monitoring_program(rotation: str = "rotation-1", namespace_keys: tuple[str, 
         assert isinstance(config, EnvironmentConfig)
         catalog = load_catalog()
         provider = k8s.Provider("k8s", kubeconfig="{}")
-        keys = namespace_keys or (MONITORING_NAMESPACE_KEY, *(service.name for service in catalog.deployable))
+        keys = namespace_keys or (MONITORING_NAMESPACE, *(service.name for service in catalog.deployable))
         namespaces = {
             key: k8s.core.v1.Namespace(
                 f"namespace-{key}",
@@ -39,7 +39,7 @@ def monitoring_program(rotation: str = "rotation-1", namespace_keys: tuple[str, 
                 f"external-secret-{secret}",
                 api_version="external-secrets.io/v1",
                 kind="ExternalSecret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret, namespace=MONITORING_NAMESPACE_KEY),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret, namespace=MONITORING_NAMESPACE),
                 spec={"target": {"name": secret}},
                 opts=pulumi.ResourceOptions(provider=provider),
             )

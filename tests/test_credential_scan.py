@@ -41,6 +41,8 @@ CREDENTIAL_SUFFIXES = (
 REFERENCES = {
     # ESO: the key inside the target Kubernetes Secret, e.g. "database-password".
     "spec.data[].secretKey",
+    # Grafana: the name of the Kubernetes Secret (synced by ESO) that holds the admin login.
+    "values.grafana.admin.existingSecret",
 }
 # Properties whose values come from a fixed enumeration in which "admin" is a level, not a login:
 # GitHub's team repository permission (pull, triage, push, maintain, admin).

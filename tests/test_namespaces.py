@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from components.catalog import load_catalog
 from components.config import environment_configs
 from tools.plan import Plan
@@ -13,8 +15,14 @@ def in_namespace(plan: Plan, type_token: str, namespace: str) -> list[dict]:
     return [r["inputs"] for r in plan.of_type(type_token) if r["inputs"]["metadata"].get("namespace") == namespace]
 
 
+def platform_namespaces(plan: Plan) -> list[dict[str, Any]]:
+    """The namespaces the ServiceNamespaces component declares (add-ons such as ESO bring their own)."""
+    component = plan.one("pyairtable:namespaces:ServiceNamespaces")["urn"]
+    return [ns for ns in plan.of_type("kubernetes:core/v1:Namespace") if ns["parent"] == component]
+
+
 def test_one_namespace_per_deployable_service_plus_monitoring(env_plan: Plan) -> None:
-    names = sorted(ns["inputs"]["metadata"]["name"] for ns in env_plan.of_type("kubernetes:core/v1:Namespace"))
+    names = sorted(ns["inputs"]["metadata"]["name"] for ns in platform_namespaces(env_plan))
     expected = sorted([service.namespace for service in load_catalog().deployable] + ["monitoring"])
     assert names == expected
     assert "docs" not in names and "shared" not in names
@@ -68,7 +76,7 @@ def test_allowances(env_plan: Plan) -> None:
 
 
 def test_service_namespaces_are_labelled_for_the_policies(env_plan: Plan) -> None:
-    for namespace in env_plan.of_type("kubernetes:core/v1:Namespace"):
+    for namespace in platform_namespaces(env_plan):
         labels = namespace["inputs"]["metadata"]["labels"]
         is_service = namespace["inputs"]["metadata"]["name"] != "monitoring"
         assert (labels.get("pyairtable.io/service-namespace") == "true") == is_service
@@ -82,6 +90,6 @@ def test_namespaced_resources_wait_for_their_namespace_and_use_the_cluster_provi
     for resource in env_plan.resources:
         if resource["type"].startswith("kubernetes:"):
             assert resource["provider"] == provider
-            namespace = resource["inputs"]["metadata"].get("namespace")
+            namespace = resource["inputs"].get("metadata", {}).get("namespace")
             if namespace:
                 assert namespace_urns[namespace] in resource["options"]["dependsOn"]

@@ -19,7 +19,8 @@ import logging
 import runpy
 import sys
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+import components.catalog as catalog_module
+from components.catalog import Catalog
 from components.config import PROJECT, STACKS, ConfigError, encode_config_value, stack_file_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,13 +193,15 @@ def build_plan(
     overrides: Mapping[str, Any] | None = None,
     root: Path = ROOT,
     program: Callable[[], object] | None = None,
+    catalog: Catalog | None = None,
 ) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.
 
     `overrides` replaces config values (bare keys of this project, or `ns:key`), as a test would
     with `pulumi config set`; a value of None removes the key. Raises `ConfigError` on bad config.
     `program` runs instead of `__main__.py`, with the same config and recording: tests use it to
-    plan one component on its own.
+    plan one component on its own. `catalog` replaces the service catalog for this run (a synthetic
+    catalog for `make bench`, a doctored one for a test).
     """
     values, secret_keys = stack_file_config(stack, root)
     for key, value in (overrides or {}).items():
@@ -219,9 +224,32 @@ def build_plan(
     # the real engine, so that its exports are registered as the stack's outputs.
     settings.ROOT.set(None)
     run = program or (lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"))
-    _sync_await(run_in_stack(run))
+    with _catalog_replaced(catalog):
+        _sync_await(run_in_stack(run))
     plan.resources.sort(key=lambda resource: resource["urn"])
     return plan
+
+
+@contextmanager
+def _catalog_replaced(catalog: Catalog | None) -> Iterator[None]:
+    """Every module that imported `load_catalog` gets `catalog` instead, until the block ends."""
+    if catalog is None:
+        yield
+        return
+    original = catalog_module.load_catalog
+    # Only the program's own modules: touching the SDKs' lazy modules would import all of them.
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("components.") and getattr(module, "load_catalog", None) is original
+    ]
+    for module in modules:
+        module.load_catalog = lambda: catalog  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.load_catalog = original  # type: ignore[attr-defined]
 
 
 def _describe(resource: Mapping[str, Any]) -> str:
