@@ -275,6 +275,30 @@ def test_every_configured_receiver_reads_its_url_from_the_mounted_secret(environ
     assert {receiver.name for receiver in config.alert_receivers} <= routed
 
 
+def _mounted_secrets_without_a_sync(plan: Plan) -> list[str]:
+    """Secrets Alertmanager mounts that no ExternalSecret in `monitoring` creates (its pods would never start)."""
+    synced = {
+        r["inputs"]["spec"]["target"]["name"]
+        for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if r["inputs"]["metadata"]["namespace"] == MONITORING_NAMESPACE
+    }
+    mounted = release_values(plan)["alertmanager"]["alertmanagerSpec"]["secrets"]
+    return [name for name in mounted if name not in synced]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_alertmanager_mounts_only_secrets_that_are_synced(environment: str) -> None:
+    assert _mounted_secrets_without_a_sync(stack_plan(environment)) == []
+
+
+def test_without_receivers_alertmanager_mounts_no_receiver_secret() -> None:
+    """No receiver, no synced receiver Secret (ServiceSecrets skips it): nothing to mount either."""
+    plan = build_plan("dev", {"alertReceivers": []})
+    assert _mounted_secrets_without_a_sync(plan) == []
+    assert release_values(plan)["alertmanager"]["alertmanagerSpec"]["secrets"] == []
+    assert release_values(plan)["alertmanager"]["config"]["receivers"] == [{"name": "null"}]
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_no_url_is_written_into_the_values(environment: str) -> None:
     strings = [value for _, value in walk(release_values(stack_plan(environment))) if isinstance(value, str)]
