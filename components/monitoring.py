@@ -166,7 +166,9 @@ def monitoring_values(
             "config": alertmanager_config(config.alert_receivers, alertmanager_secret_name),
             "alertmanagerSpec": {
                 "replicas": config.prometheus_replicas,
-                "secrets": [alertmanager_secret_name],
+                # ServiceSecrets syncs this Secret only when there are receivers; mounting a missing
+                # Secret would keep the Alertmanager pods from starting.
+                "secrets": [alertmanager_secret_name] if config.alert_receivers else [],
                 "resources": COMPONENT_RESOURCES["alertmanager"],
             },
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,11 @@ from tools.plan import Plan, build_plan
 def stack_plan(stack: str) -> Plan:
     """The plan of one stack with its checked-in config (cached: the program is deterministic)."""
     return build_plan(stack)
+
+
+def helm_release(plan: Plan, component: str) -> dict[str, Any]:
+    """The Helm release of a component of an environment plan (ESO and Monitoring each have one)."""
+    return plan.one("kubernetes:helm.sh/v3:Release", f"{component}-release")
 
 
 @pytest.fixture(params=STACKS)

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from components.catalog import ENVIRONMENTS
 from components.service_secrets import GRAFANA_ADMIN_USER
 from tools.plan import SECRET, Plan
 
-from .secrets_program import secrets_plan
+from .conftest import stack_plan
+from .schemas import walk
 
 DEFAULT_CREDENTIALS = frozenset(
     {
@@ -53,32 +53,23 @@ def _normalized(key: str) -> str:
     return re.sub(r"[^a-z0-9]", "", key.lower())
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
-    """(path, key, value) of every leaf; JSON documents inside strings are walked as well."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if isinstance(item, (dict, list)):
-                yield from _walk(item, child)
-            else:
-                yield child, str(key), item
-                yield from _walk_json_string(item, child)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, (dict, list)):
-                yield from _walk(item, f"{path}[]")
-            else:
-                yield f"{path}[]", path.rsplit(".", 1)[-1], item
-                yield from _walk_json_string(item, f"{path}[]")
-
-
-def _walk_json_string(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            document = json.loads(value)
-        except json.JSONDecodeError:
-            return
-        yield from _walk(document, f"{path}<json>")
+def _leaves(document: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) of every leaf, a list item's key being its list's; JSON documents inside
+    strings are read as well (their paths continue with `<json>`)."""
+    for path, value in walk(document):
+        if isinstance(value, (dict, list)):
+            continue
+        text = prefix
+        for part in path:
+            text = f"{text}[]" if isinstance(part, int) else f"{text}.{part}" if text else part
+        key = next((part for part in reversed(path) if isinstance(part, str)), "")
+        yield text, key, value
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                inner = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            yield from _leaves(inner, f"{text}<json>")
 
 
 def scan_plan(plan: dict[str, Any]) -> list[str]:
@@ -87,7 +78,7 @@ def scan_plan(plan: dict[str, Any]) -> list[str]:
     documents = [(resource["urn"], resource["inputs"]) for resource in plan["resources"]]
     documents.append((f"stack {plan['stack']} outputs", plan["outputs"]))
     for where, document in documents:
-        for path, key, value in _walk(document, ""):
+        for path, key, value in _leaves(document):
             default_value = isinstance(value, str) and value.strip().lower() in DEFAULT_CREDENTIALS
             if default_value and key not in ENUM_PROPERTIES:
                 findings.append(f"{where}: {path} = {value!r} is a well-known default credential")
@@ -102,12 +93,11 @@ def test_no_stack_plan_holds_a_credential(any_plan: Plan) -> None:
     assert scan_plan(any_plan.as_json()) == []
 
 
-@pytest.mark.parametrize("stack", ENVIRONMENTS)
-def test_no_secrets_component_plan_holds_a_credential(stack: str) -> None:
-    """The secrets components, planned on their own until they are wired into the stacks."""
-    plan = secrets_plan(stack).as_json()
-    assert scan_plan(plan) == []
-    assert any(r["type"] == "aws:secretsmanager/secretVersion:SecretVersion" for r in plan["resources"])
+def test_the_scan_covers_the_generated_secrets_and_the_grafana_login(env_plan: Plan) -> None:
+    """The environment plans hold what a leak would come from: generated values and Grafana's login."""
+    assert env_plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    values = _resource(env_plan.as_json(), "kubernetes:helm.sh/v3:Release", "monitoring-release")["inputs"]["values"]
+    assert values["grafana"]["admin"]["existingSecret"]
 
 
 def test_the_grafana_admin_user_is_not_a_default() -> None:
@@ -115,19 +105,20 @@ def test_the_grafana_admin_user_is_not_a_default() -> None:
 
 
 def _doctored(change: Any) -> list[str]:
-    plan = copy.deepcopy(secrets_plan("dev").as_json())
+    plan = copy.deepcopy(stack_plan("dev").as_json())
     change(plan)
     return scan_plan(plan)
 
 
-def _resource(plan: dict[str, Any], type_token: str) -> dict[str, Any]:
-    return next(r for r in plan["resources"] if r["type"] == type_token)
+def _resource(plan: dict[str, Any], type_token: str, name: str) -> dict[str, Any]:
+    [found] = [r for r in plan["resources"] if r["type"] == type_token and r["name"] == name]
+    return found
 
 
 @pytest.mark.parametrize("value", ["changeme", "ChangeMe", " admin ", "prom-operator", "letmein"])
 def test_scan_fails_on_a_planted_default_credential(value: str) -> None:
     def plant(plan: dict[str, Any]) -> None:
-        values = _resource(plan, "kubernetes:helm.sh/v3:Release")["inputs"]["values"]
+        values = _resource(plan, "kubernetes:helm.sh/v3:Release", "external-secrets-release")["inputs"]["values"]
         values["serviceAccount"]["name"] = value
 
     findings = _doctored(plant)
@@ -137,8 +128,12 @@ def test_scan_fails_on_a_planted_default_credential(value: str) -> None:
 
 def test_scan_fails_on_a_plain_credential_in_a_property() -> None:
     def plant(plan: dict[str, Any]) -> None:
-        _resource(plan, "aws:secretsmanager/secretVersion:SecretVersion")["inputs"]["secretString"] = "x7Kq2mN9pL"
-        _resource(plan, "kubernetes:helm.sh/v3:Release")["inputs"]["values"]["grafana"] = {"adminPassword": "hunter2!"}
+        version = _resource(
+            plan, "aws:secretsmanager/secretVersion:SecretVersion", "service-secrets-auth-jwt-signing-key-version"
+        )
+        version["inputs"]["secretString"] = "x7Kq2mN9pL"
+        grafana = _resource(plan, "kubernetes:helm.sh/v3:Release", "monitoring-release")["inputs"]["values"]["grafana"]
+        grafana["adminPassword"] = "hunter2!"
         plan["outputs"]["api_key"] = "sk-live-123"
 
     findings = _doctored(plant)
@@ -151,7 +146,7 @@ def test_scan_fails_on_a_plain_credential_in_a_property() -> None:
 
 def test_scan_reads_json_documents_inside_strings() -> None:
     def plant(plan: dict[str, Any]) -> None:
-        _resource(plan, "aws:iam/role:Role")["inputs"]["assumeRolePolicy"] = json.dumps(
+        _resource(plan, "aws:iam/role:Role", "external-secrets-role")["inputs"]["assumeRolePolicy"] = json.dumps(
             {"Token": "abc", "x": ["changeme"]}
         )
 

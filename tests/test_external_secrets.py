@@ -5,77 +5,46 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
-from components.catalog import ENVIRONMENTS
 from components.config import environment_configs
 from components.external_secrets import CHART_VERSION, CLUSTER_SECRET_STORE, NAMESPACE, SERVICE_ACCOUNT
 from tools.plan import Plan
 
+from .conftest import helm_release, stack_plan
 from .reference import reference_root
-from .secrets_program import OIDC_ISSUER, oidc_provider_arn, secrets_plan
+from .schemas import OpenValues, crd_errors, dig, reference_yaml, schema_errors, unknown_value_paths
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 RESOURCE_KEYS = ("resources", "webhook.resources", "certController.resources")
+CRDS = "external-secrets"
+"""The reference folder of the ESO chart and its CRDs."""
+# The chart's convention: a key whose default is an empty map (podAnnotations, serviceAccount.annotations,
+# resources, ...) is free-form: its children are the user's, not the chart's.
+OPEN_VALUES = OpenValues(empty_default_maps=True)
 
 
-@pytest.fixture(params=ENVIRONMENTS)
-def plan(request: pytest.FixtureRequest) -> Plan:
-    """The secrets components' plan of each environment in turn."""
-    return secrets_plan(request.param)
+def _role(plan: Plan) -> dict[str, Any]:
+    return plan.one(ROLE, "external-secrets-role")
 
 
-def _dig(values: Mapping[str, Any], dotted: str) -> Any:
-    for part in dotted.split("."):
-        values = values[part]
-    return values
+def _policy(plan: Plan) -> dict[str, Any]:
+    return plan.one(ROLE_POLICY, "external-secrets-read-secrets")
+
+
+def _secrets_key_arn(plan: Plan) -> str:
+    """The mocked ARN of the SecretsKey component's KMS key (not the cluster's own key)."""
+    return f"arn:aws:mock:::key/{plan.one('aws:kms/key:Key', 'secrets-key-key')['name']}"
 
 
 # --- upstream schemas -------------------------------------------------------------------------
-
-
-def _strict(schema: Any) -> Any:
-    """A CRD's openAPIV3Schema as JSON Schema that refuses unknown fields.
-
-    The API server silently prunes fields a structural schema does not declare, so a misspelled
-    field would vanish instead of failing: refusing them here is what the cluster effectively does.
-    `x-kubernetes-*` keys are dropped (an object with x-kubernetes-preserve-unknown-fields stays open).
-    """
-    if isinstance(schema, list):
-        return [_strict(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    result = {key: _strict(value) for key, value in schema.items() if not key.startswith("x-kubernetes-")}
-    open_object = schema.get("x-kubernetes-preserve-unknown-fields") or "additionalProperties" in schema
-    if "properties" in schema and not open_object:
-        result["additionalProperties"] = False
-    return result
-
-
-@cache
-def crd_validator(kind: str) -> jsonschema.Draft7Validator:
-    """Validator of the `v1` schema of an ESO CRD from the reference data, by kind."""
-    for path in sorted((reference_root() / "external-secrets" / "crds").glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        if crd["spec"]["names"]["kind"] == kind:
-            version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
-            assert version["served"] and version["storage"]
-            return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
-    raise AssertionError(f"no CRD for kind {kind}")
-
-
-def crd_errors(manifest: Mapping[str, Any]) -> list[str]:
-    """Schema errors of one custom resource (apiVersion, kind, metadata, spec)."""
-    validator = crd_validator(manifest["kind"])
-    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(dict(manifest))]
 
 
 @cache
@@ -86,65 +55,49 @@ def chart_values_schema() -> jsonschema.Draft202012Validator:
     )
 
 
-@cache
 def chart_default_values() -> dict[str, Any]:
     """The external-secrets chart's values.yaml."""
-    return yaml.safe_load((reference_root() / "external-secrets" / "values.yaml").read_text())
+    return reference_yaml("external-secrets/values.yaml")
 
 
-def unknown_value_paths(values: Mapping[str, Any], defaults: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
-    """Key paths of `values` the chart does not have.
-
-    A key whose default is an empty map (podAnnotations, serviceAccount.annotations, resources, ...)
-    is free-form: its children are the user's, not the chart's.
-    """
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if key not in defaults:
-            yield path
-        elif isinstance(value, dict) and isinstance(defaults[key], dict) and defaults[key]:
-            yield from unknown_value_paths(value, defaults[key], f"{path}.")
-
-
-def values_errors(values: Mapping[str, Any]) -> list[str]:
+def values_errors(values: dict[str, Any]) -> list[str]:
     """Schema errors plus unknown key paths of a set of chart values."""
-    errors = [
-        f"schema: {'.'.join(map(str, e.absolute_path))}: {e.message}" for e in chart_values_schema().iter_errors(values)
-    ]
-    return errors + [f"unknown key {path}" for path in unknown_value_paths(values, chart_default_values())]
+    errors = [f"schema: {error}" for error in schema_errors(chart_values_schema(), values)]
+    unknown = unknown_value_paths(values, [chart_default_values()], OPEN_VALUES)
+    return errors + [f"unknown key {path}" for path in unknown]
 
 
 # --- the release -------------------------------------------------------------------------------
 
 
-def test_release_is_the_pinned_chart_in_its_own_namespace(plan: Plan) -> None:
-    release = plan.one(RELEASE)["inputs"]
+def test_release_is_the_pinned_chart_in_its_own_namespace(env_plan: Plan) -> None:
+    release = helm_release(env_plan, "external-secrets")["inputs"]
     assert release["chart"] == "external-secrets"
     assert release["version"] == CHART_VERSION == "2.9.0"
     assert release["repositoryOpts"] == {"repo": "https://charts.external-secrets.io"}
     assert release["namespace"] == NAMESPACE == "external-secrets"
     assert (
-        plan.one("kubernetes:core/v1:Namespace", "external-secrets-namespace")["inputs"]["metadata"]["name"]
+        env_plan.one("kubernetes:core/v1:Namespace", "external-secrets-namespace")["inputs"]["metadata"]["name"]
         == NAMESPACE
     )
     assert release["values"]["installCRDs"] is True
 
 
 def test_pinned_version_is_the_reference_chart() -> None:
-    chart = yaml.safe_load((reference_root() / "external-secrets" / "Chart.yaml").read_text())
+    chart = reference_yaml("external-secrets/Chart.yaml")
     assert chart["version"] == CHART_VERSION
 
 
-def test_every_eso_pod_has_requests_and_limits(plan: Plan) -> None:
-    values = plan.one(RELEASE)["inputs"]["values"]
+def test_every_eso_pod_has_requests_and_limits(env_plan: Plan) -> None:
+    values = helm_release(env_plan, "external-secrets")["inputs"]["values"]
     for dotted in RESOURCE_KEYS:
-        resources = _dig(values, dotted)
+        resources = dig(values, dotted)
         for kind in ("requests", "limits"):
             assert set(resources[kind]) == {"cpu", "memory"}, f"{dotted}.{kind}"
 
 
-def test_helm_values_match_the_chart(plan: Plan) -> None:
-    assert values_errors(plan.one(RELEASE)["inputs"]["values"]) == []
+def test_helm_values_match_the_chart(env_plan: Plan) -> None:
+    assert values_errors(helm_release(env_plan, "external-secrets")["inputs"]["values"]) == []
 
 
 def test_reference_defaults_pass_the_values_check() -> None:
@@ -161,7 +114,7 @@ def test_reference_defaults_pass_the_values_check() -> None:
     ],
 )
 def test_values_check_catches_a_misspelled_key_or_bad_type(change: Any, expected: str) -> None:
-    values = copy.deepcopy(secrets_plan("dev").one(RELEASE)["inputs"]["values"])
+    values = copy.deepcopy(helm_release(stack_plan("dev"), "external-secrets")["inputs"]["values"])
     change(values)
     assert any(error.startswith(expected) for error in values_errors(values)), values_errors(values)
 
@@ -174,52 +127,55 @@ def test_free_form_maps_accept_any_key() -> None:
 # --- IRSA ------------------------------------------------------------------------------------
 
 
-def test_role_trusts_exactly_the_eso_service_account(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    trust = json.loads(plan.one("aws:iam/role:Role")["inputs"]["assumeRolePolicy"])
+def test_role_trusts_exactly_the_eso_service_account_of_the_clusters_oidc_provider(env_plan: Plan) -> None:
+    oidc_provider = env_plan.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "eks-oidc")
+    issuer = oidc_provider["inputs"]["url"].removeprefix("https://")
+    assert issuer == f"oidc.eks.mock/id/pyairtable-{env_plan.stack}"  # the mocked cluster's issuer
+    trust = json.loads(_role(env_plan)["inputs"]["assumeRolePolicy"])
     [statement] = trust["Statement"]
-    assert statement["Principal"] == {"Federated": oidc_provider_arn(config)}
+    assert statement["Principal"] == {"Federated": f"arn:aws:mock:::openidconnectprovider/{oidc_provider['name']}"}
+    assert statement["Principal"]["Federated"] == env_plan.outputs["oidcProviderArn"]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
         "StringEquals": {
-            f"{OIDC_ISSUER}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
-            f"{OIDC_ISSUER}:aud": "sts.amazonaws.com",
+            f"{issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
+            f"{issuer}:aud": "sts.amazonaws.com",
         }
     }
 
 
-def test_service_account_is_annotated_with_the_role(plan: Plan) -> None:
-    role = plan.one("aws:iam/role:Role")
-    account = plan.one(RELEASE)["inputs"]["values"]["serviceAccount"]
+def test_service_account_is_annotated_with_the_role(env_plan: Plan) -> None:
+    role = _role(env_plan)
+    account = helm_release(env_plan, "external-secrets")["inputs"]["values"]["serviceAccount"]
     assert account["name"] == SERVICE_ACCOUNT
     assert account["annotations"] == {"eks.amazonaws.com/role-arn": f"arn:aws:mock:::role/{role['inputs']['name']}"}
 
 
-def test_policy_reads_only_this_environments_secrets_with_its_key(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    policy = plan.one("aws:iam/rolePolicy:RolePolicy")
-    assert policy["inputs"]["role"] == f"{plan.one('aws:iam/role:Role')['name']}-id"
+def test_policy_reads_only_this_environments_secrets_with_its_key(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    policy = _policy(env_plan)
+    assert policy["inputs"]["role"] == f"{_role(env_plan)['name']}-id"
     statements = json.loads(policy["inputs"]["policy"])["Statement"]
     assert [(s["Effect"], s["Action"], s["Resource"]) for s in statements] == [
         (
             "Allow",
             ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
-            f"arn:aws:secretsmanager:{config.aws_region}:{config.aws_account_id}:secret:pyairtable/{plan.stack}/*",
+            f"arn:aws:secretsmanager:{config.aws_region}:{config.aws_account_id}:secret:pyairtable/{env_plan.stack}/*",
         ),
-        ("Allow", "kms:Decrypt", f"arn:aws:mock:::key/{plan.one('aws:kms/key:Key')['name']}"),
+        ("Allow", "kms:Decrypt", _secrets_key_arn(env_plan)),
     ]
 
 
-def test_release_waits_for_the_policy(plan: Plan) -> None:
-    assert plan.one("aws:iam/rolePolicy:RolePolicy")["urn"] in plan.one(RELEASE)["options"]["dependsOn"]
+def test_release_waits_for_the_policy(env_plan: Plan) -> None:
+    assert _policy(env_plan)["urn"] in helm_release(env_plan, "external-secrets")["options"]["dependsOn"]
 
 
 # --- the store and CRD ordering ----------------------------------------------------------------
 
 
-def test_store_reads_secrets_manager_in_the_region_as_the_eso_service_account(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    store = plan.one(STORE)["inputs"]
+def test_store_reads_secrets_manager_in_the_region_as_the_eso_service_account(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    store = env_plan.one(STORE)["inputs"]
     assert store["apiVersion"] == "external-secrets.io/v1"
     assert store["metadata"] == {"name": CLUSTER_SECRET_STORE}
     assert store["spec"]["provider"] == {
@@ -231,32 +187,34 @@ def test_store_reads_secrets_manager_in_the_region_as_the_eso_service_account(pl
     }
 
 
-def test_store_serves_only_the_platform_namespaces(plan: Plan) -> None:
-    namespaces = {r["inputs"]["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")} - {NAMESPACE}
-    assert plan.one(STORE)["inputs"]["spec"]["conditions"] == [{"namespaces": sorted(namespaces)}]
+def test_store_serves_only_the_platform_namespaces(env_plan: Plan) -> None:
+    namespaces = {r["inputs"]["metadata"]["name"] for r in env_plan.of_type("kubernetes:core/v1:Namespace")} - {
+        NAMESPACE
+    }
+    assert env_plan.one(STORE)["inputs"]["spec"]["conditions"] == [{"namespaces": sorted(namespaces)}]
     assert "monitoring" in namespaces
 
 
-def test_every_eso_custom_resource_depends_on_the_release_that_installs_the_crds(plan: Plan) -> None:
-    release = plan.one(RELEASE)["urn"]
-    store = plan.one(STORE)
+def test_every_eso_custom_resource_depends_on_the_release_that_installs_the_crds(env_plan: Plan) -> None:
+    release = helm_release(env_plan, "external-secrets")["urn"]
+    store = env_plan.one(STORE)
     assert release in store["options"]["dependsOn"]
-    external_secrets = plan.of_type(EXTERNAL_SECRET)
+    external_secrets = env_plan.of_type(EXTERNAL_SECRET)
     assert external_secrets
     for external_secret in external_secrets:
         assert release in external_secret["options"]["dependsOn"], external_secret["name"]
         assert store["urn"] in external_secret["options"]["dependsOn"], external_secret["name"]
-    assert all(r["type"] in (STORE, EXTERNAL_SECRET) for r in plan.resources if "external-secrets.io" in r["type"])
+    assert all(r["type"] in (STORE, EXTERNAL_SECRET) for r in env_plan.resources if "external-secrets.io" in r["type"])
 
 
 # --- CRD schemas -------------------------------------------------------------------------------
 
 
-def test_every_eso_custom_resource_matches_its_upstream_crd(plan: Plan) -> None:
-    custom_resources = plan.of_type(STORE) + plan.of_type(EXTERNAL_SECRET)
+def test_every_eso_custom_resource_matches_its_upstream_crd(env_plan: Plan) -> None:
+    custom_resources = env_plan.of_type(STORE) + env_plan.of_type(EXTERNAL_SECRET)
     assert len(custom_resources) >= 3
     for resource in custom_resources:
-        assert crd_errors(resource["inputs"]) == [], resource["name"]
+        assert crd_errors(CRDS, resource["inputs"]) == [], resource["name"]
 
 
 @pytest.mark.parametrize(
@@ -270,7 +228,7 @@ def test_every_eso_custom_resource_matches_its_upstream_crd(plan: Plan) -> None:
     ],
 )
 def test_crd_check_catches_a_wrong_field(kind: str, change: Any, expected: str) -> None:
-    plan = secrets_plan("dev")
+    plan = stack_plan("dev")
     manifest = copy.deepcopy(next(r["inputs"] for r in plan.resources if r["inputs"].get("kind") == kind))
     change(manifest)
-    assert any(expected in error for error in crd_errors(manifest)), crd_errors(manifest)
+    assert any(expected in error for error in crd_errors(CRDS, manifest)), crd_errors(CRDS, manifest)

@@ -3,18 +3,19 @@ admin secret and rotation, Alertmanager receivers, and every Helm value key chec
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
-import yaml
 
-from components.catalog import ENVIRONMENTS
-from components.config import AlertReceiver, EnvironmentConfig, environment_configs
+from components.catalog import ENVIRONMENTS, load_catalog
+from components.config import AlertReceiver, EnvironmentConfig, environment_configs, read_stack_config
 from components.errors import ConfigError
 from components.monitoring import (
     ADMIN_PASSWORD_RESET_SCRIPT,
@@ -22,24 +23,31 @@ from components.monitoring import (
     CHART_VERSION,
     COMPONENT_RESOURCES,
     ROTATION_ANNOTATION,
+    Monitoring,
+    MonitoringArgs,
     alertmanager_config,
+    monitoring_values,
 )
+from components.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE
 from components.observability import RELEASE_NAME
-from tests.monitoring_program import (
-    ALERTMANAGER_SECRET,
-    GRAFANA_ADMIN_SECRET,
-    RELEASE,
-    STORAGE_CLASS,
-    monitoring_plan,
-    monitoring_program,
-    release_values,
-)
+from tests.conftest import helm_release, stack_plan
 from tests.reference import reference_root
-from tools.plan import build_plan
+from tests.schemas import OpenValues, dig, leaves, reference_yaml, unknown_value_paths, walk
+from tools.plan import Plan, build_plan
 
 
 def env_config(environment: str) -> EnvironmentConfig:
     return environment_configs()[environment]
+
+
+def release_values(plan: Plan) -> dict[str, Any]:
+    """The Helm values of the monitoring release, as the engine receives them."""
+    return helm_release(plan, "monitoring")["inputs"]["values"]
+
+
+def storage_class(plan: Plan) -> str:
+    """The name of the cluster's StorageClass, which Monitoring is handed."""
+    return plan.one("kubernetes:storage.k8s.io/v1:StorageClass")["inputs"]["metadata"]["name"]
 
 
 # ---------------------------------------------------------------- the release
@@ -47,8 +55,8 @@ def env_config(environment: str) -> EnvironmentConfig:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_release_installs_the_pinned_chart_into_monitoring_after_the_secrets(environment: str) -> None:
-    plan = monitoring_plan(environment)
-    release = plan.one(RELEASE)
+    plan = stack_plan(environment)
+    release = helm_release(plan, "monitoring")
     inputs = release["inputs"]
     assert inputs["chart"] == "kube-prometheus-stack"
     assert inputs["version"] == CHART_VERSION == "88.5.3"
@@ -57,28 +65,30 @@ def test_release_installs_the_pinned_chart_into_monitoring_after_the_secrets(env
     assert inputs["createNamespace"] is False
     # A fixed release name: the selection labels and service names depend on it (no random suffix).
     assert inputs["name"] == RELEASE_NAME
-    provider = plan.one("pulumi:providers:kubernetes", "k8s")["urn"]
-    assert release["provider"] == provider
-    stand_ins = {r["urn"] for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")}
-    assert len(stand_ins) == 2
-    assert stand_ins <= set(release["options"]["dependsOn"])
-    assert plan.one("kubernetes:core/v1:Namespace", "namespace-monitoring")["urn"] in release["options"]["dependsOn"]
+    assert release["provider"] == plan.one("pulumi:providers:kubernetes", "eks-kubernetes")["urn"]
+    monitoring_secrets = {
+        r["urn"]
+        for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if r["inputs"]["metadata"]["namespace"] == MONITORING_NAMESPACE
+    }
+    assert len(monitoring_secrets) == 2
+    assert monitoring_secrets <= set(release["options"]["dependsOn"])
+    assert plan.one("kubernetes:core/v1:Namespace", "namespaces-monitoring")["urn"] in release["options"]["dependsOn"]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_prometheus_is_sized_from_the_environment_config(environment: str) -> None:
     config = env_config(environment)
-    spec = release_values(monitoring_plan(environment))["prometheus"]["prometheusSpec"]
+    plan = stack_plan(environment)
+    spec = release_values(plan)["prometheus"]["prometheusSpec"]
     assert spec["retention"] == config.prometheus_retention
     assert spec["replicas"] == config.prometheus_replicas
-    assert release_values(monitoring_plan(environment))["alertmanager"]["alertmanagerSpec"]["replicas"] == (
-        config.prometheus_replicas
-    )
+    assert release_values(plan)["alertmanager"]["alertmanagerSpec"]["replicas"] == config.prometheus_replicas
     if config.prometheus_storage_gib == 0:
         assert "storageSpec" not in spec and "retentionSize" not in spec
     else:
         claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
-        assert claim["storageClassName"] == STORAGE_CLASS
+        assert claim["storageClassName"] == storage_class(plan)
         assert claim["accessModes"] == ["ReadWriteOnce"]
         assert claim["resources"]["requests"]["storage"] == f"{config.prometheus_storage_gib}Gi"
         size = int(spec["retentionSize"].removesuffix("GiB"))
@@ -86,7 +96,7 @@ def test_prometheus_is_sized_from_the_environment_config(environment: str) -> No
 
 
 def test_the_checked_in_environments_get_the_sizing_the_issue_asks_for() -> None:
-    specs = {env: release_values(monitoring_plan(env))["prometheus"]["prometheusSpec"] for env in ENVIRONMENTS}
+    specs = {env: release_values(stack_plan(env))["prometheus"]["prometheusSpec"] for env in ENVIRONMENTS}
     assert "storageSpec" not in specs["dev"]
     assert specs["staging"]["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "gp3"
     assert specs["prod"]["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "gp3"
@@ -117,30 +127,18 @@ RESOURCE_PATHS = {
 }
 
 
-def _walk(value: Any, path: tuple[str, ...] = ()):
-    yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, (*path, str(index)))
-
-
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_component_has_requests_and_limits(environment: str) -> None:
-    values = release_values(monitoring_plan(environment))
+    values = release_values(stack_plan(environment))
     assert set(RESOURCE_PATHS) == set(COMPONENT_RESOURCES)
     for component, path in RESOURCE_PATHS.items():
-        resources: Any = values
-        for key in path:
-            resources = resources[key]
+        resources = dig(values, path)
         assert resources == COMPONENT_RESOURCES[component], component
         for kind in ("cpu", "memory"):
             request, limit = resources["requests"][kind], resources["limits"][kind]
             assert 0 < _quantity(request) <= _quantity(limit), (component, kind, request, limit)
     # No resources block anywhere in the values is half filled.
-    blocks = [(path, value) for path, value in _walk(values) if path and path[-1] == "resources" and "spec" not in path]
+    blocks = [(path, value) for path, value in walk(values) if path and path[-1] == "resources" and "spec" not in path]
     assert len(blocks) == len(RESOURCE_PATHS)
     for path, block in blocks:
         assert set(block) == {"requests", "limits"}, path
@@ -151,38 +149,57 @@ def test_every_component_has_requests_and_limits(environment: str) -> None:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_grafana_admin_comes_from_the_synced_secret_never_a_default_password(environment: str) -> None:
-    grafana = release_values(monitoring_plan(environment))["grafana"]
+    grafana = release_values(stack_plan(environment))["grafana"]
     assert grafana["admin"] == {
         "existingSecret": GRAFANA_ADMIN_SECRET,
         "userKey": "admin-user",
         "passwordKey": "admin-password",
     }
-    keys = {path[-1] for path, _ in _walk(grafana) if path}
+    keys = {path[-1] for path, _ in walk(grafana) if path}
     # `adminPassword` (the chart's `prom-operator` default in older versions) would create a chart
     # Secret; an env override of GF_SECURITY_ADMIN_PASSWORD would bypass existingSecret.
     assert not keys & {"adminPassword", "adminUser", "env", "envFromSecret", "envRenderSecret"}
-    assert "prom-operator" not in str(release_values(monitoring_plan(environment)))
+    assert "prom-operator" not in str(release_values(stack_plan(environment)))
+
+
+def _values_with_rotation(plan: Plan, rotation: str) -> dict[str, Any]:
+    """The values Monitoring computes for this plan's environment, with another rotation marker."""
+    return monitoring_values(
+        env_config(plan.stack),
+        storage_class_name=storage_class(plan),
+        grafana_admin_secret_name=GRAFANA_ADMIN_SECRET,
+        alertmanager_secret_name=ALERTMANAGER_SECRET,
+        grafana_admin_rotation=rotation,
+        dashboard_namespace=MONITORING_NAMESPACE,
+    )
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_release_values_are_the_pure_values_with_the_grafana_admin_version(environment: str) -> None:
+    """The stack hands monitoring_values the version id of the Grafana admin secret as rotation marker."""
+    plan = stack_plan(environment)
+    version = plan.one(
+        "aws:secretsmanager/secretVersion:SecretVersion", "service-secrets-monitoring-grafana-admin-version"
+    )
+    assert release_values(plan) == _values_with_rotation(plan, f"{version['name']}-version-id")
 
 
 def test_a_password_rotation_rolls_grafana_and_changes_nothing_else() -> None:
-    before = release_values(monitoring_plan("prod", "rotation-1"))
-    after = release_values(monitoring_plan("prod", "rotation-2"))
+    before = _values_with_rotation(stack_plan("prod"), "rotation-1")
+    after = _values_with_rotation(stack_plan("prod"), "rotation-2")
     assert before["grafana"]["podAnnotations"] == {ROTATION_ANNOTATION: "rotation-1"}
     assert after["grafana"]["podAnnotations"] == {ROTATION_ANNOTATION: "rotation-2"}
+    before_leaves, after_leaves = leaves(before), leaves(after)
     changed = [
-        path for path, value in _walk(after) if not isinstance(value, (dict, list)) and _get(before, path) != value
+        path
+        for path in before_leaves.keys() | after_leaves.keys()
+        if before_leaves.get(path, ...) != after_leaves.get(path, ...)
     ]
     assert changed == [("grafana", "podAnnotations", ROTATION_ANNOTATION)]
 
 
-def _get(values: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        values = values[int(key)] if isinstance(values, list) else values.get(key)
-    return values
-
-
 def test_grafana_resets_the_admin_password_from_the_secret_on_every_start() -> None:
-    hook = release_values(monitoring_plan("dev"))["grafana"]["lifecycleHooks"]
+    hook = release_values(stack_plan("dev"))["grafana"]["lifecycleHooks"]
     assert hook == {"postStart": {"exec": {"command": ["/bin/sh", "-c", ADMIN_PASSWORD_RESET_SCRIPT]}}}
     # The chart fills GF_SECURITY_ADMIN_PASSWORD from admin.existingSecret/passwordKey.
     assert "$GF_SECURITY_ADMIN_PASSWORD" in ADMIN_PASSWORD_RESET_SCRIPT
@@ -240,7 +257,7 @@ def test_the_reset_hook_fails_the_container_when_grafana_never_accepts_it(tmp_pa
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_configured_receiver_reads_its_url_from_the_mounted_secret(environment: str) -> None:
     config = env_config(environment)
-    alertmanager = release_values(monitoring_plan(environment))["alertmanager"]
+    alertmanager = release_values(stack_plan(environment))["alertmanager"]
     assert alertmanager["alertmanagerSpec"]["secrets"] == [ALERTMANAGER_SECRET]
     receivers = {receiver["name"]: receiver for receiver in alertmanager["config"]["receivers"]}
     assert set(receivers) == {"null", *(receiver.name for receiver in config.alert_receivers)}
@@ -258,9 +275,33 @@ def test_every_configured_receiver_reads_its_url_from_the_mounted_secret(environ
     assert {receiver.name for receiver in config.alert_receivers} <= routed
 
 
+def _mounted_secrets_without_a_sync(plan: Plan) -> list[str]:
+    """Secrets Alertmanager mounts that no ExternalSecret in `monitoring` creates (its pods would never start)."""
+    synced = {
+        r["inputs"]["spec"]["target"]["name"]
+        for r in plan.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if r["inputs"]["metadata"]["namespace"] == MONITORING_NAMESPACE
+    }
+    mounted = release_values(plan)["alertmanager"]["alertmanagerSpec"]["secrets"]
+    return [name for name in mounted if name not in synced]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_alertmanager_mounts_only_secrets_that_are_synced(environment: str) -> None:
+    assert _mounted_secrets_without_a_sync(stack_plan(environment)) == []
+
+
+def test_without_receivers_alertmanager_mounts_no_receiver_secret() -> None:
+    """No receiver, no synced receiver Secret (ServiceSecrets skips it): nothing to mount either."""
+    plan = build_plan("dev", {"alertReceivers": []})
+    assert _mounted_secrets_without_a_sync(plan) == []
+    assert release_values(plan)["alertmanager"]["alertmanagerSpec"]["secrets"] == []
+    assert release_values(plan)["alertmanager"]["config"]["receivers"] == [{"name": "null"}]
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_no_url_is_written_into_the_values(environment: str) -> None:
-    strings = [value for _, value in _walk(release_values(monitoring_plan(environment))) if isinstance(value, str)]
+    strings = [value for _, value in walk(release_values(stack_plan(environment))) if isinstance(value, str)]
     assert not [text for text in strings if re.search(r"https?://", text)]
 
 
@@ -289,13 +330,33 @@ def test_without_a_pager_pages_still_reach_every_receiver() -> None:
 
 
 def test_a_missing_service_namespace_is_refused_by_name() -> None:
-    with pytest.raises(ConfigError, match=r"Monitoring needs namespaces \['gateway'\]"):
-        build_plan(
-            "dev",
-            program=monitoring_program(
-                namespace_keys=("monitoring", "auth", "airtable", "ai", "platform", "analytics", "workflow")
+    """The stack always hands Monitoring every namespace, so a program of its own leaves one out."""
+
+    def program() -> None:
+        config = read_stack_config()
+        assert isinstance(config, EnvironmentConfig)
+        catalog = load_catalog()
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        with_provider = pulumi.ResourceOptions(provider=provider)
+        keys = [MONITORING_NAMESPACE, *(service.name for service in catalog.deployable if service.name != "gateway")]
+        namespaces = {key: k8s.core.v1.Namespace(key, metadata={"name": key}, opts=with_provider) for key in keys}
+        Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                config=config,
+                catalog=catalog,
+                kubernetes_provider=provider,
+                namespaces=namespaces,
+                storage_class_name="gp3",
+                grafana_admin_secret_name=GRAFANA_ADMIN_SECRET,
+                alertmanager_secret_name=ALERTMANAGER_SECRET,
+                grafana_admin_rotation="rotation-1",
+                secrets_ready=[],
             ),
         )
+
+    with pytest.raises(ConfigError, match=r"Monitoring needs namespaces \['gateway'\]"):
+        build_plan("dev", program=program)
 
 
 # ---------------------------------------------------------------- value keys against upstream values.yaml
@@ -324,48 +385,32 @@ SUBCHART_KEYS = frozenset(
 )
 
 
-@cache
+OPEN_VALUES = OpenValues(keys=OPEN_KEYS, paths=OPEN_PATHS, unlisted=frozenset(COMMENTED_UPSTREAM) | SUBCHART_KEYS)
+
+
 def upstream_values(chart: str) -> dict[str, Any]:
-    return yaml.safe_load((reference_root() / chart / "values.yaml").read_text())
+    """The default values.yaml of a chart of the reference data."""
+    return reference_yaml(f"{chart}/values.yaml")
 
 
 def unknown_value_keys(values: dict[str, Any]) -> list[str]:
     """Every key path of `values` that the upstream charts do not have (grafana.* against both files)."""
     chart = upstream_values("kube-prometheus-stack")
-    problems: list[str] = []
-
-    def check(ours: dict[str, Any], candidates: list[Any], path: str) -> None:
-        for key, value in ours.items():
-            full = f"{path}.{key}" if path else key
-            if full in SUBCHART_KEYS or full in COMMENTED_UPSTREAM:
-                continue
-            found = [c[key] for c in candidates if isinstance(c, dict) and key in c]
-            if not found:
-                problems.append(full)
-                continue
-            if key in OPEN_KEYS or full in OPEN_PATHS:
-                continue
-            if isinstance(value, dict) != any(isinstance(f, dict) for f in found) and found[0] is not None:
-                problems.append(f"{full} (a {type(value).__name__} here, a {type(found[0]).__name__} upstream)")
-            elif isinstance(value, dict):
-                check(value, found, full)
-
-    for key, value in values.items():
-        if key == "grafana":
-            check(value, [chart["grafana"], upstream_values("grafana")], "grafana")
-        else:
-            check({key: value}, [chart], "")
-    return problems
+    others = {key: value for key, value in values.items() if key != "grafana"}
+    grafana_defaults = [chart["grafana"], upstream_values("grafana")]
+    return unknown_value_paths(others, [chart], OPEN_VALUES) + unknown_value_paths(
+        values.get("grafana", {}), grafana_defaults, OPEN_VALUES, "grafana"
+    )
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_value_key_exists_upstream(environment: str) -> None:
-    assert unknown_value_keys(release_values(monitoring_plan(environment))) == []
+    assert unknown_value_keys(release_values(stack_plan(environment))) == []
 
 
 def test_a_misspelled_value_key_is_caught() -> None:
-    values = release_values(monitoring_plan("staging"))
-    misspelled = yaml.safe_load(yaml.safe_dump(values))
+    values = release_values(stack_plan("staging"))
+    misspelled = copy.deepcopy(values)
     misspelled["prometheus"]["prometheusSpec"]["retension"] = "7d"
     misspelled["grafana"]["admin"]["existingSecrets"] = "x"
     misspelled["grafana"]["sidecar"]["dashboards"]["serchNamespace"] = "ALL"

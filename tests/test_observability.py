@@ -7,12 +7,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from functools import cache
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from components.catalog import ENVIRONMENTS, load_catalog
 from components.config import CapacityStrategy, environment_configs
@@ -33,42 +30,31 @@ from components.observability import (
     service_monitor_spec,
     slo_rule_spec,
 )
-from tests.monitoring_program import CUSTOM_KINDS, monitoring_plan, prometheus_objects, release_values
-from tests.reference import reference_root
+from tests.conftest import helm_release, stack_plan
+from tests.schemas import crd_errors, reference_yaml
 from tools.plan import Plan
 
-CRD_FILES = {
-    "ServiceMonitor": "servicemonitor.yaml",
-    "PodMonitor": "podmonitor.yaml",
-    "PrometheusRule": "prometheusrule.yaml",
-}
+CUSTOM_KINDS = ("ServiceMonitor", "PodMonitor", "PrometheusRule")
+CRDS = "prometheus-operator"
+"""The reference folder of the prometheus-operator CRDs."""
+
+
+def prometheus_objects(plan: Plan) -> list[dict[str, Any]]:
+    """Every ServiceMonitor, PodMonitor and PrometheusRule the plan declares, as Kubernetes objects."""
+    return [
+        {key: resource["inputs"][key] for key in ("apiVersion", "kind", "metadata", "spec")}
+        | {"options": resource["options"], "provider": resource["provider"]}
+        for resource in plan.resources
+        if resource["type"].startswith("kubernetes:monitoring.coreos.com/v1:")
+    ]
 
 
 # ---------------------------------------------------------------- CRD schemas
 
 
-def _strict(schema: Any) -> Any:
-    """The schema without `x-kubernetes-*` keys, refusing unknown fields (the API server would prune them)."""
-    if isinstance(schema, list):
-        return [_strict(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    strict = {key: _strict(value) for key, value in schema.items() if not key.startswith("x-kubernetes-")}
-    if "properties" in schema and "additionalProperties" not in schema:
-        strict["additionalProperties"] = False
-    return strict
-
-
-@cache
-def crd_validator(kind: str) -> jsonschema.Draft7Validator:
-    crd = yaml.safe_load((reference_root() / "prometheus-operator" / "crds" / CRD_FILES[kind]).read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
-
-
 def schema_errors(manifest: dict[str, Any]) -> list[str]:
-    validator = crd_validator(manifest["kind"])
-    return [f"{'.'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(manifest)]
+    """Errors of one monitor or rule against its upstream CRD."""
+    return crd_errors(CRDS, manifest)
 
 
 def _manifest(obj: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +63,7 @@ def _manifest(obj: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_monitor_and_rule_matches_the_upstream_crd_schema(environment: str) -> None:
-    objects = prometheus_objects(monitoring_plan(environment))
+    objects = prometheus_objects(stack_plan(environment))
     assert {obj["kind"] for obj in objects} <= set(CUSTOM_KINDS)
     assert len(objects) == 2 * len(load_catalog().deployable) + 1
     for obj in objects:
@@ -86,7 +72,7 @@ def test_every_monitor_and_rule_matches_the_upstream_crd_schema(environment: str
 
 
 def test_the_schema_check_catches_a_misspelled_field_and_a_wrong_type() -> None:
-    (monitor,) = [o for o in prometheus_objects(monitoring_plan("dev")) if o["metadata"]["name"] == "gateway-metrics"]
+    (monitor,) = [o for o in prometheus_objects(stack_plan("dev")) if o["metadata"]["name"] == "gateway-metrics"]
     broken = _manifest(copy.deepcopy(monitor))
     broken["spec"]["endpoints"][0]["pth"] = broken["spec"]["endpoints"][0].pop("path")
     broken["spec"]["endpoints"][0]["interval"] = "30 seconds"
@@ -129,10 +115,9 @@ SELECTOR_KEYS = {
 }
 
 
-@cache
 def chart_prometheus_spec() -> dict[str, Any]:
-    values = yaml.safe_load((reference_root() / "kube-prometheus-stack" / "values.yaml").read_text())
-    return values["prometheus"]["prometheusSpec"]
+    """The chart's default `prometheus.prometheusSpec`."""
+    return reference_yaml("kube-prometheus-stack/values.yaml")["prometheus"]["prometheusSpec"]
 
 
 def is_selected(prometheus_spec: dict[str, Any], obj: dict[str, Any], namespace_labels: dict[str, str]) -> bool:
@@ -161,8 +146,8 @@ def namespace_labels(plan: Plan) -> dict[str, dict[str, str]]:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_prometheus_selects_every_monitor_and_rule_declared(environment: str) -> None:
-    plan = monitoring_plan(environment)
-    spec = release_values(plan)["prometheus"]["prometheusSpec"]
+    plan = stack_plan(environment)
+    spec = helm_release(plan, "monitoring")["inputs"]["values"]["prometheus"]["prometheusSpec"]
     namespaces = namespace_labels(plan)
     objects = prometheus_objects(plan)
     assert objects
@@ -171,8 +156,8 @@ def test_prometheus_selects_every_monitor_and_rule_declared(environment: str) ->
 
 
 def test_the_selection_check_fails_for_a_monitor_prometheus_would_ignore() -> None:
-    plan = monitoring_plan("dev")
-    spec = release_values(plan)["prometheus"]["prometheusSpec"]
+    plan = stack_plan("dev")
+    spec = helm_release(plan, "monitoring")["inputs"]["values"]["prometheus"]["prometheusSpec"]
     namespaces = namespace_labels(plan)
     for obj in prometheus_objects(plan):
         unlabelled = copy.deepcopy(obj)
@@ -201,8 +186,8 @@ def test_selector_semantics() -> None:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_one_service_monitor_per_deployable_service_in_its_namespace(environment: str) -> None:
-    plan = monitoring_plan(environment)
-    release_urn = plan.one("kubernetes:helm.sh/v3:Release")["urn"]
+    plan = stack_plan(environment)
+    release_urn = helm_release(plan, "monitoring")["urn"]
     monitors = {o["metadata"]["namespace"]: o for o in prometheus_objects(plan) if o["kind"] == "ServiceMonitor"}
     catalog = load_catalog()
     assert set(monitors) == {service.namespace for service in catalog.deployable}
@@ -290,7 +275,7 @@ def all_rules(plan: Plan) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_expression_is_well_formed_and_reads_only_documented_metrics(environment: str) -> None:
-    rules = all_rules(monitoring_plan(environment))
+    rules = all_rules(stack_plan(environment))
     assert rules
     for rule in rules:
         expression = rule["expr"]
@@ -345,7 +330,7 @@ def _alerts(plan: Plan) -> set[str]:
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_platform_alerts_follow_the_environment(environment: str) -> None:
     config = environment_configs()[environment]
-    alerts = _alerts(monitoring_plan(environment))
+    alerts = _alerts(stack_plan(environment))
     assert "NodeNotReady" in alerts
     spot_backed = config.capacity_strategy in (CapacityStrategy.SPOT, CapacityStrategy.MIXED)
     assert ({"SpotNodeInterrupted", "SpotNodeChurnHigh"} <= alerts) is spot_backed
@@ -356,7 +341,7 @@ def test_platform_alerts_follow_the_environment(environment: str) -> None:
 
 
 def test_the_checked_in_environments_get_spot_and_storage_alerts_where_they_apply() -> None:
-    alerts = {environment: _alerts(monitoring_plan(environment)) for environment in ENVIRONMENTS}
+    alerts = {environment: _alerts(stack_plan(environment)) for environment in ENVIRONMENTS}
     assert "SpotNodeChurnHigh" in alerts["dev"] and "SpotNodeChurnHigh" in alerts["staging"]
     assert "SpotNodeChurnHigh" not in alerts["prod"]
     assert "PrometheusStorageFillingUp" not in alerts["dev"]
@@ -379,7 +364,9 @@ def _kube_state_metrics_label(label: str) -> str:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_kube_state_metrics_is_told_to_expose_the_capacity_label(environment: str) -> None:
-    allowlist = release_values(monitoring_plan(environment))["kube-state-metrics"]["metricLabelsAllowlist"]
+    allowlist = helm_release(stack_plan(environment), "monitoring")["inputs"]["values"]["kube-state-metrics"][
+        "metricLabelsAllowlist"
+    ]
     assert allowlist == [f"nodes=[{CAPACITY_TYPE_LABEL}]"]
     assert _kube_state_metrics_label(CAPACITY_TYPE_LABEL) == CAPACITY_TYPE_METRIC_LABEL
 
@@ -397,8 +384,8 @@ def _dashboards(plan: Plan) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_dashboards_are_config_maps_the_grafana_sidecar_picks_up(environment: str) -> None:
-    plan = monitoring_plan(environment)
-    sidecar = release_values(plan)["grafana"]["sidecar"]["dashboards"]
+    plan = stack_plan(environment)
+    sidecar = helm_release(plan, "monitoring")["inputs"]["values"]["grafana"]["sidecar"]["dashboards"]
     dashboards = _dashboards(plan)
     assert set(dashboards) == {"platform-overview.json", "nodes-by-capacity-type.json"}
     assert sidecar["enabled"] is True
@@ -415,7 +402,7 @@ def _queries(dashboard: dict[str, Any]) -> list[str]:
 
 
 def test_the_overview_shows_availability_per_service_against_the_slo() -> None:
-    overview = _dashboards(monitoring_plan("prod"))["platform-overview.json"]["json"]
+    overview = _dashboards(stack_plan("prod"))["platform-overview.json"]["json"]
     queries = _queries(overview)
     assert any(q.startswith(f"1 - {ERROR_RATIO_RECORD}") for q in queries)
     assert f"vector({SLO_AVAILABILITY})" in queries
@@ -431,14 +418,14 @@ def test_the_overview_shows_availability_per_service_against_the_slo() -> None:
 
 
 def test_the_nodes_dashboard_splits_by_capacity_type() -> None:
-    nodes = _dashboards(monitoring_plan("staging"))["nodes-by-capacity-type.json"]["json"]
+    nodes = _dashboards(stack_plan("staging"))["nodes-by-capacity-type.json"]["json"]
     for query in _queries(nodes):
         assert f"by ({CAPACITY_TYPE_METRIC_LABEL})" in query
 
 
 @pytest.mark.parametrize("file_name", ["platform-overview.json", "nodes-by-capacity-type.json"])
 def test_dashboard_queries_read_only_documented_or_recorded_metrics(file_name: str) -> None:
-    dashboard = _dashboards(monitoring_plan("dev"))[file_name]["json"]
+    dashboard = _dashboards(stack_plan("dev"))[file_name]["json"]
     for query in _queries(dashboard):
         assert _balanced(query), query
         assert metric_names(query) <= set(DOCUMENTED_METRICS) | recorded_names(), query

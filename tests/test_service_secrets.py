@@ -8,25 +8,24 @@ import re
 import pytest
 import yaml
 
-from components.catalog import Catalog, SecretSource, ServiceSecret, load_catalog, parse_catalog
+from components.catalog import ENVIRONMENTS, Catalog, SecretSource, ServiceSecret, load_catalog, parse_catalog
 from components.config import ConfigError, environment_configs
+from components.monitoring import ROTATION_ANNOTATION
 from components.service_secrets import GRAFANA_ADMIN_USER, PASSWORD_LENGTH, _fingerprint, check_secret_path
 from tools.plan import ROOT, Plan, build_plan
 
-from .secrets_program import secrets_plan, secrets_program
+from .conftest import helm_release, stack_plan
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 ROTATING = "time:index/rotating:Rotating"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
-ENVIRONMENTS = ("dev", "staging", "prod")
 
 
-@pytest.fixture(params=ENVIRONMENTS)
-def plan(request: pytest.FixtureRequest) -> Plan:
-    """The secrets components' plan of each environment in turn."""
-    return secrets_plan(request.param)
+def _key_arn(plan: Plan) -> str:
+    """The mocked ARN of the SecretsKey component's KMS key (the cluster has its own)."""
+    return f"arn:aws:mock:::key/{plan.one('aws:kms/key:Key', 'secrets-key-key')['name']}"
 
 
 def _secret(plan: Plan, path: str) -> dict:
@@ -47,14 +46,14 @@ def _external_secret(plan: Plan, name: str) -> dict:
     return found
 
 
-def test_every_catalog_secret_is_a_kms_encrypted_secret_with_a_recovery_window(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    key_arn = f"arn:aws:mock:::key/{plan.one('aws:kms/key:Key')['name']}"
-    expected = {f"pyairtable/{plan.stack}/{service}/{secret.name}" for service, secret in _catalog_secrets()}
-    monitoring = {f"pyairtable/{plan.stack}/monitoring/grafana-admin"} | {
-        f"pyairtable/{plan.stack}/monitoring/alertmanager-{receiver.name}" for receiver in config.alert_receivers
+def test_every_catalog_secret_is_a_kms_encrypted_secret_with_a_recovery_window(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    key_arn = _key_arn(env_plan)
+    expected = {f"pyairtable/{env_plan.stack}/{service}/{secret.name}" for service, secret in _catalog_secrets()}
+    monitoring = {f"pyairtable/{env_plan.stack}/monitoring/grafana-admin"} | {
+        f"pyairtable/{env_plan.stack}/monitoring/alertmanager-{receiver.name}" for receiver in config.alert_receivers
     }
-    secrets = plan.of_type(SECRET)
+    secrets = env_plan.of_type(SECRET)
     assert {r["inputs"]["name"] for r in secrets} == expected | monitoring
     assert len(secrets) == len(expected | monitoring)
     for secret in secrets:
@@ -62,24 +61,27 @@ def test_every_catalog_secret_is_a_kms_encrypted_secret_with_a_recovery_window(p
         assert secret["inputs"]["recoveryWindowInDays"] == config.secret_recovery_window_days >= 7
 
 
-def test_kms_key_is_customer_managed_and_rotates(plan: Plan) -> None:
-    key = plan.one("aws:kms/key:Key")["inputs"]
+def test_kms_key_is_customer_managed_and_rotates(env_plan: Plan) -> None:
+    key = env_plan.one("aws:kms/key:Key", "secrets-key-key")["inputs"]
     assert key["enableKeyRotation"] is True
     assert key["deletionWindowInDays"] == 30
-    assert plan.one("aws:kms/alias:Alias")["inputs"]["name"] == f"alias/pyairtable-{plan.stack}-secrets"
+    assert (
+        env_plan.one("aws:kms/alias:Alias", "secrets-key-alias")["inputs"]["name"]
+        == f"alias/pyairtable-{env_plan.stack}-secrets"
+    )
 
 
-def test_generated_secrets_get_a_rotating_random_value(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    rotations = {r["name"]: r for r in plan.of_type(ROTATING)}
-    passwords = {r["name"]: r for r in plan.of_type(PASSWORD)}
+def test_generated_secrets_get_a_rotating_random_value(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    rotations = {r["name"]: r for r in env_plan.of_type(ROTATING)}
+    passwords = {r["name"]: r for r in env_plan.of_type(PASSWORD)}
     generated = [(s, x) for s, x in _catalog_secrets() if x.source is SecretSource.GENERATED]
     for service, secret in [
         *generated,
-        ("monitoring", ServiceSecret(name="grafana-admin", source="generated", description="-")),
+        ("monitoring", ServiceSecret(name="grafana-admin", source=SecretSource.GENERATED, description="-")),
     ]:
-        stored = _secret(plan, f"pyairtable/{plan.stack}/{service}/{secret.name}")
-        [version] = _versions_of(plan, stored)
+        stored = _secret(env_plan, f"pyairtable/{env_plan.stack}/{service}/{secret.name}")
+        [version] = _versions_of(env_plan, stored)
         assert version["inputs"]["secretString"] == "[secret]"
         assert version["options"]["ignoreChanges"] == []
         rotation = rotations[f"{stored['name']}-rotation"]
@@ -91,46 +93,44 @@ def test_generated_secrets_get_a_rotating_random_value(plan: Plan) -> None:
         assert password["inputs"]["keepers"] == {"rotation": "2026-01-01T00:00:00Z"}
         assert rotation["urn"] in password["options"]["dependsOn"]
         assert password["urn"] in version["options"]["dependsOn"]
-    assert len(rotations) == len(passwords) == len(plan.of_type(VERSION)) == len(generated) + 1
+    assert len(rotations) == len(passwords) == len(env_plan.of_type(VERSION)) == len(generated) + 1
 
 
 def test_rotation_period_comes_from_config() -> None:
-    days = {
-        stack: {r["inputs"]["rotationDays"] for r in secrets_plan(stack).of_type(ROTATING)} for stack in ENVIRONMENTS
-    }
+    days = {stack: {r["inputs"]["rotationDays"] for r in stack_plan(stack).of_type(ROTATING)} for stack in ENVIRONMENTS}
     assert days == {stack: {environment_configs()[stack].secret_rotation_days} for stack in ENVIRONMENTS}
     assert days["dev"] == {30} and days["prod"] == {90}
 
 
-def test_random_and_time_resources_use_the_components_providers(plan: Plan) -> None:
-    [time_provider] = plan.of_type("pulumi:providers:time")
-    [random_provider] = plan.of_type("pulumi:providers:random")
-    assert {r["provider"] for r in plan.of_type(ROTATING)} == {time_provider["urn"]}
-    assert {r["provider"] for r in plan.of_type(PASSWORD)} == {random_provider["urn"]}
+def test_random_and_time_resources_use_the_components_providers(env_plan: Plan) -> None:
+    [time_provider] = env_plan.of_type("pulumi:providers:time")
+    [random_provider] = env_plan.of_type("pulumi:providers:random")
+    assert {r["provider"] for r in env_plan.of_type(ROTATING)} == {time_provider["urn"]}
+    assert {r["provider"] for r in env_plan.of_type(PASSWORD)} == {random_provider["urn"]}
 
 
-def test_supplied_secrets_are_never_written(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
+def test_supplied_secrets_are_never_written(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
     supplied = [
-        f"pyairtable/{plan.stack}/{s}/{x.name}" for s, x in _catalog_secrets() if x.source is SecretSource.SUPPLIED
+        f"pyairtable/{env_plan.stack}/{s}/{x.name}" for s, x in _catalog_secrets() if x.source is SecretSource.SUPPLIED
     ]
-    supplied += [f"pyairtable/{plan.stack}/monitoring/alertmanager-{r.name}" for r in config.alert_receivers]
+    supplied += [f"pyairtable/{env_plan.stack}/monitoring/alertmanager-{r.name}" for r in config.alert_receivers]
     assert len(supplied) >= 4
     for path in supplied:
-        secret = _secret(plan, path)
-        assert _versions_of(plan, secret) == [], path
-        assert not [r for r in plan.of_type(PASSWORD) if r["name"].startswith(secret["name"])], path
+        secret = _secret(env_plan, path)
+        assert _versions_of(env_plan, secret) == [], path
+        assert not [r for r in env_plan.of_type(PASSWORD) if r["name"].startswith(secret["name"])], path
         assert secret["inputs"]["tags"] == {"SecretSource": "supplied"}
 
 
-def test_one_external_secret_per_deployable_service(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    release = plan.one("kubernetes:helm.sh/v3:Release")["urn"]
-    store = plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["urn"]
+def test_one_external_secret_per_deployable_service(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    release = helm_release(env_plan, "external-secrets")["urn"]
+    store = env_plan.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")["urn"]
     services = load_catalog().deployable
     assert all(service.secrets for service in services)
     for service in services:
-        external_secret = _external_secret(plan, f"{service.name}-secrets")
+        external_secret = _external_secret(env_plan, f"{service.name}-secrets")
         inputs = external_secret["inputs"]
         assert inputs["metadata"]["namespace"] == service.namespace
         assert inputs["spec"]["refreshInterval"] == config.secret_refresh_interval
@@ -141,19 +141,19 @@ def test_one_external_secret_per_deployable_service(plan: Plan) -> None:
             "deletionPolicy": "Retain",
         }
         assert inputs["spec"]["data"] == [
-            {"secretKey": secret.name, "remoteRef": {"key": service.secret_path(plan.stack, secret)}}
+            {"secretKey": secret.name, "remoteRef": {"key": service.secret_path(env_plan.stack, secret)}}
             for secret in service.secrets
         ]
         depends_on = external_secret["options"]["dependsOn"]
         assert {release, store} <= set(depends_on)
         for secret in service.secrets:
-            assert _secret(plan, service.secret_path(plan.stack, secret))["urn"] in depends_on
-    assert len(plan.of_type(EXTERNAL_SECRET)) == len(services) + 1 + bool(config.alert_receivers)
+            assert _secret(env_plan, service.secret_path(env_plan.stack, secret))["urn"] in depends_on
+    assert len(env_plan.of_type(EXTERNAL_SECRET)) == len(services) + 1 + bool(config.alert_receivers)
 
 
-def test_external_secrets_resync_when_a_generated_value_rotates(plan: Plan) -> None:
+def test_external_secrets_resync_when_a_generated_value_rotates(env_plan: Plan) -> None:
     annotation = "pyairtable.io/secret-versions"
-    versions = _external_secret(plan, "auth-secrets")["inputs"]["metadata"]["annotations"][annotation]
+    versions = _external_secret(env_plan, "auth-secrets")["inputs"]["metadata"]["annotations"][annotation]
     assert versions == _fingerprint(
         [
             f"service-secrets-auth-{name}-version-version-id"
@@ -162,40 +162,46 @@ def test_external_secrets_resync_when_a_generated_value_rotates(plan: Plan) -> N
     )
     assert _fingerprint(["a", "b"]) != _fingerprint(["a", "c"])
     # Only supplied values: nothing the program writes, nothing to re-sync for.
-    assert "annotations" not in _external_secret(plan, "alertmanager-receivers")["inputs"]["metadata"]
+    assert "annotations" not in _external_secret(env_plan, "alertmanager-receivers")["inputs"]["metadata"]
 
 
-def test_monitoring_secrets(plan: Plan) -> None:
-    config = environment_configs()[plan.stack]
-    grafana = _external_secret(plan, "grafana-admin")
-    path = f"pyairtable/{plan.stack}/monitoring/grafana-admin"
+def test_monitoring_secrets(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    grafana = _external_secret(env_plan, "grafana-admin")
+    path = f"pyairtable/{env_plan.stack}/monitoring/grafana-admin"
     assert grafana["inputs"]["metadata"]["namespace"] == "monitoring"
     assert grafana["inputs"]["spec"]["data"] == [
         {"secretKey": key, "remoteRef": {"key": path, "property": key}} for key in ("admin-user", "admin-password")
     ]
-    alertmanager = _external_secret(plan, "alertmanager-receivers")
+    alertmanager = _external_secret(env_plan, "alertmanager-receivers")
     assert alertmanager["inputs"]["metadata"]["namespace"] == "monitoring"
     assert alertmanager["inputs"]["spec"]["data"] == [
         {
             "secretKey": f"{r.name}-url",
-            "remoteRef": {"key": f"pyairtable/{plan.stack}/monitoring/alertmanager-{r.name}"},
+            "remoteRef": {"key": f"pyairtable/{env_plan.stack}/monitoring/alertmanager-{r.name}"},
         }
         for r in config.alert_receivers
     ]
     assert GRAFANA_ADMIN_USER == "pyairtable-admin"
 
 
-def test_public_interface_for_the_monitoring_stack(plan: Plan) -> None:
-    outputs = plan.outputs
-    assert outputs["grafanaAdminSecretName"] == "grafana-admin"
-    assert outputs["alertmanagerSecretName"] == "alertmanager-receivers"
-    assert outputs["monitoringSecrets"] == [
-        _external_secret(plan, "grafana-admin")["urn"],
-        _external_secret(plan, "alertmanager-receivers")["urn"],
-    ]
+def test_the_monitoring_release_is_wired_to_the_monitoring_secrets(env_plan: Plan) -> None:
+    """What ServiceSecrets hands Monitoring in __main__.py, as the Helm release receives it."""
+    release = helm_release(env_plan, "monitoring")
+    values = release["inputs"]["values"]
+    grafana = _external_secret(env_plan, "grafana-admin")
+    alertmanager = _external_secret(env_plan, "alertmanager-receivers")
+    assert values["grafana"]["admin"]["existingSecret"] == grafana["inputs"]["spec"]["target"]["name"]
+    assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == [alertmanager["inputs"]["spec"]["target"]["name"]]
+    # The release waits for exactly the monitoring ExternalSecrets, not for the services' ones.
+    waited_for = set(release["options"]["dependsOn"]) & {r["urn"] for r in env_plan.of_type(EXTERNAL_SECRET)}
+    assert waited_for == {grafana["urn"], alertmanager["urn"]}
     # The version id of the Grafana admin login: it changes exactly when a new value is written.
-    assert outputs["grafanaAdminRotation"] == "service-secrets-monitoring-grafana-admin-version-version-id"
-    assert outputs["kubernetesSecretNames"] == {s.name: f"{s.name}-secrets" for s in load_catalog().deployable}
+    [grafana_version] = _versions_of(
+        env_plan, _secret(env_plan, f"pyairtable/{env_plan.stack}/monitoring/grafana-admin")
+    )
+    assert grafana_version["name"] == "service-secrets-monitoring-grafana-admin-version"
+    assert values["grafana"]["podAnnotations"] == {ROTATION_ANNOTATION: f"{grafana_version['name']}-version-id"}
 
 
 def test_the_project_refreshes_before_every_update() -> None:
@@ -210,19 +216,19 @@ def test_the_project_refreshes_before_every_update() -> None:
 @pytest.mark.parametrize("days", [0, -30])
 def test_rotation_period_must_be_positive(days: int) -> None:
     with pytest.raises(ConfigError, match=f"secretRotationDays' = '{days}': rotation period must be a positive"):
-        build_plan("dev", {"secretRotationDays": days}, program=secrets_program())
+        build_plan("dev", {"secretRotationDays": days})
 
 
 @pytest.mark.parametrize("days", [0, 6, 31])
 def test_recovery_window_is_never_immediate_deletion(days: int) -> None:
     with pytest.raises(ConfigError, match="secretRecoveryWindowDays"):
-        build_plan("dev", {"secretRecoveryWindowDays": days}, program=secrets_program())
+        build_plan("dev", {"secretRecoveryWindowDays": days})
 
 
 @pytest.mark.parametrize("interval", ["1d", "0s", "0h", "90"])
 def test_refresh_interval_must_be_a_positive_go_duration(interval: str) -> None:
     with pytest.raises(ConfigError, match=f"secretRefreshInterval' = '{interval}'.*no d, w or y"):
-        build_plan("dev", {"secretRefreshInterval": interval}, program=secrets_program())
+        build_plan("dev", {"secretRefreshInterval": interval})
 
 
 def test_a_catalog_secret_without_a_source_is_a_config_error() -> None:
@@ -263,4 +269,4 @@ def test_the_component_refuses_a_service_whose_path_escapes_the_environment() ->
     with pytest.raises(
         ConfigError, match=re.escape("'pyairtable/dev/../prod/gateway/jwt-signing-key' is outside the environment")
     ):
-        build_plan("dev", program=secrets_program(doctored))
+        build_plan("dev", catalog=doctored)
