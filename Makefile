@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/pyright __main__.py components
+	$(VENV)/bin/pyright __main__.py components tools tests
 
 pytest: $(STAMP)
 	$(VENV)/bin/pytest

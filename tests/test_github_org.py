@@ -124,8 +124,10 @@ def test_bad_org_input_stops_the_plan_before_anything_is_declared(
 
 
 def _catalog_with(**service: object) -> dict[str, object]:
-    entry = {"name": "billing", "language": "go", "kind": "service", "description": "Billing.", "owner": "platform"}
-    entry["deploys"] = False
+    entry: dict[str, object] = {
+        "name": "billing", "language": "go", "kind": "service", "description": "Billing.", "owner": "platform",
+        "deploys": False,
+    }  # fmt: skip
     return {"organization": "pyairtable", "registry": "ghcr.io", "services": [{**entry, **service}]}
 
 

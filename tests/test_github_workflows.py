@@ -152,7 +152,7 @@ def load_workflow(path: Path) -> dict[Any, Any]:
 def test_reusable_workflow_rules(path: Path) -> None:
     workflow = load_workflow(path)
     triggers = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
-    assert list(triggers) == ["workflow_call"]
+    assert triggers is not None and list(triggers) == ["workflow_call"]
     assert workflow["permissions"] == {}, "no permissions by default; each job asks for what it needs"
     for job_id, job in workflow["jobs"].items():
         assert job["permissions"].get("contents") == "read", job_id

@@ -223,7 +223,13 @@ def build_plan(
     # set_mocks registers and finishes a bare root stack; the program runs in a fresh one, as under
     # the real engine, so that its exports are registered as the stack's outputs.
     settings.ROOT.set(None)
-    run = program or (lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"))
+
+    def run() -> None:
+        if program is not None:
+            program()
+        else:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+
     with _catalog_replaced(catalog):
         _sync_await(run_in_stack(run))
     plan.resources.sort(key=lambda resource: resource["urn"])
