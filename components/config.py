@@ -651,10 +651,29 @@ def read_stack_config() -> StackConfig:
     # The language host passes config through PULUMI_CONFIG (real engine) or set_all_config (mocks);
     # the public Config API has no way to list keys, which the unknown-key check needs.
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {key for key in raw if runtime_config.is_config_secret(key)} | set(
+        runtime_config.get_config_secret_keys_env()
+    )
+    refuse_secret_values(pulumi.get_stack(), secret_keys)
     config = parse_stack_config(pulumi.get_stack(), raw)
     if isinstance(config, EnvironmentConfig):
         check_vpcs_apart(config, environment_configs())
     return config
+
+
+def refuse_secret_values(stack: str, secret_keys: set[str]) -> None:
+    """No config key of this project holds a credential, so none may be set with `--secret`.
+
+    Credentials come from the environment (GITHUB_TOKEN, the AWS role) or live in Secrets Manager.
+    A value set as a secret would be read into plain models and could surface unmasked in a resource
+    input or output; refusing it keeps secrets from ever being revealed by this program.
+    """
+    own = sorted(key for key in secret_keys if key.startswith(f"{PROJECT}:"))
+    if own:
+        raise ConfigError(
+            f"stack {stack!r}: config key {own[0]!r} is set as a secret, but no {PROJECT} key holds a credential; "
+            "allowed: a plain value (`pulumi config set`), with credentials in the environment or Secrets Manager"
+        )
 
 
 def environment_configs(root: Path = PROJECT_FILE.parent) -> dict[str, EnvironmentConfig]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from components.config import (
@@ -11,9 +14,12 @@ from components.config import (
     check_vpcs_apart,
     environment_configs,
     parse_stack_config,
+    refuse_secret_values,
     stack_file_config,
 )
 from tools.plan import build_plan
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def raw_config(stack: str, **overrides: str) -> dict[str, str]:
@@ -222,3 +228,21 @@ def test_checked_in_vpcs_are_apart() -> None:
     configs = environment_configs()
     for config in configs.values():
         check_vpcs_apart(config, configs)
+
+
+def test_a_key_set_as_a_secret_is_refused_rather_than_revealed() -> None:
+    # Pulumi.<stack>.yaml `secure:` values become secrets in the offline plan, as under the engine.
+    values, _ = stack_file_config("dev")
+    with pytest.raises(ConfigError, match=r"stack 'dev': config key 'pyairtable-infra:costCenter' is set as a secret"):
+        refuse_secret_values("dev", {"pyairtable-infra:costCenter"})
+    refuse_secret_values("dev", {"aws:secretKey"})  # another namespace's secret is not ours to judge
+    assert "pyairtable-infra:costCenter" in values
+
+
+def test_a_secure_stack_value_stops_the_program(tmp_path: Path) -> None:
+    for name in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + "  pyairtable-infra:costCenter:\n    secure: v1:abc\n")
+    with pytest.raises(ConfigError, match="'pyairtable-infra:costCenter' is set as a secret"):
+        build_plan("dev", root=tmp_path)

@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
+import pulumi_aws as aws
+import pytest
+
 from components.config import STACKS
 from tools.plan import Plan, build_plan
 from tools.plan_diff import diff_plans, render
@@ -151,3 +155,14 @@ def test_cli_bad_config_exits_nonzero_with_one_clear_message(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: stack 'dev': config key 'pyairtable-infra:capacityStrategy' = 'cheap'")
     assert "'spot', 'mixed' or 'reserved'" in result.stderr
+
+
+def test_an_invoke_fails_the_plan() -> None:
+    """Config says what a data source would look up; an invoke the plan does not expect is an error."""
+
+    def program() -> None:
+        provider = aws.Provider("aws", region="us-east-1")
+        aws.get_availability_zones(opts=pulumi.InvokeOptions(provider=provider))
+
+    with pytest.raises(Exception, match="unexpected invoke aws:index/getAvailabilityZones:getAvailabilityZones"):
+        build_plan("dev", program=program)
