@@ -170,8 +170,10 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=protected,
         )
+        # Not `-secrets`: that alias is the Secrets Manager key's (service_secrets.SecretsKey), and
+        # alias names are unique per account and region.
         aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=key.key_id, opts=child
+            f"{name}-secrets", name=f"alias/{args.cluster_name}-eks-secrets", target_key_id=key.key_id, opts=child
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
