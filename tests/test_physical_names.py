@@ -188,14 +188,15 @@ def test_a_planted_duplicate_of_every_named_resource_is_found(stack: str) -> Non
     assert len(checked) >= (10 if stack == "org" else 20)
 
 
-def test_namespaced_kubernetes_objects_of_one_name_in_two_namespaces_do_not_collide() -> None:
-    def config_map(name: str, namespace: str) -> dict[str, Any]:
-        return {
-            "type": "kubernetes:core/v1:ConfigMap",
-            "name": f"{namespace}-{name}",
-            "custom": True,
-            "inputs": {"metadata": {"name": name, "namespace": namespace}},
-        }
+def _config_map(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "type": "kubernetes:core/v1:ConfigMap",
+        "name": f"{namespace}-{name}",
+        "custom": True,
+        "inputs": {"metadata": {"name": name, "namespace": namespace}},
+    }
 
-    assert collisions([config_map("a", "x"), config_map("a", "y")]) == []
-    assert len(collisions([config_map("a", "x"), {**config_map("a", "x"), "name": "other"}])) == 1
+
+def test_namespaced_kubernetes_objects_of_one_name_in_two_namespaces_do_not_collide() -> None:
+    assert collisions([_config_map("a", "x"), _config_map("a", "y")]) == []
+    assert len(collisions([_config_map("a", "x"), {**_config_map("a", "x"), "name": "other"}])) == 1
