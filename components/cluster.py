@@ -18,6 +18,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
 from components.config import EKS_ADDONS
+from components.iam import (
+    WEB_IDENTITY_AUDIENCE,
+    policy_document,
+    service_account_subject,
+    service_trust_policy,
+    web_identity_trust_policy,
+)
+from components.kms import rotating_key
 from components.node_groups import NodeGroups, NodeGroupsArgs
 
 CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -32,35 +40,6 @@ ADDONS_AFTER_NODES = tuple(addon for addon in EKS_ADDONS if addon not in ADDONS_
 # NetworkPolicy objects are ignored unless the VPC CNI's network policy agent is on.
 ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 STORAGE_CLASS_NAME = "gp3"
-
-
-def web_identity_trust_policy(
-    provider_arn: pulumi.Input[str], issuer: pulumi.Input[str], subjects: Sequence[str]
-) -> pulumi.Output[str]:
-    """Trust policy letting the given OIDC subjects (and only them) assume a role with audience sts.amazonaws.com.
-
-    `issuer` is the provider's host and path without "https://", as IAM condition keys spell it.
-    """
-
-    def render(values: list[str]) -> str:
-        arn, host = values
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": arn},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": list(subjects)}
-                        },
-                    }
-                ],
-            }
-        )
-
-    return pulumi.Output.all(provider_arn, issuer).apply(render)
 
 
 def kubeconfig_document(cluster_name: str, server: str, certificate_authority: str, region: str, role_arn: str) -> str:
@@ -163,17 +142,14 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect))
 
-        key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=protected,
-        )
         # Not `-secrets`: that alias is the Secrets Manager key's (service_secrets.SecretsKey), and
         # alias names are unique per account and region.
-        aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/{args.cluster_name}-eks-secrets", target_key_id=key.key_id, opts=child
+        key = rotating_key(
+            f"{name}-secrets",
+            alias=f"alias/{args.cluster_name}-eks-secrets",
+            description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
+            opts=child,
+            protect=args.protect,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -212,7 +188,7 @@ class Cluster(pulumi.ComponentResource):
         oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer_url,
-            client_id_lists=["sts.amazonaws.com"],
+            client_id_lists=[WEB_IDENTITY_AUDIENCE],
             opts=child,
         )
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
@@ -227,7 +203,7 @@ class Cluster(pulumi.ComponentResource):
         ebs_csi_role = aws.iam.Role(
             f"{name}-ebs-csi",
             assume_role_policy=web_identity_trust_policy(
-                oidc_provider.arn, self.oidc_issuer, ["system:serviceaccount:{}:{}".format(*EBS_CSI_SERVICE_ACCOUNT)]
+                oidc_provider.arn, self.oidc_issuer, [service_account_subject(*EBS_CSI_SERVICE_ACCOUNT)]
             ),
             opts=child,
         )
@@ -291,18 +267,7 @@ class Cluster(pulumi.ComponentResource):
         """The role EKS runs the control plane as, allowed to use the secrets key."""
         role = aws.iam.Role(
             f"{name}-cluster",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "eks.amazonaws.com"},
-                            "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -315,16 +280,13 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-cluster-secrets-key",
             role=role.id,
             policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                            "Resource": key.arn,
-                        }
-                    ],
-                }
+                policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                        "Resource": key.arn,
+                    }
+                )
             ),
             opts=child,
         )

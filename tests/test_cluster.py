@@ -136,13 +136,15 @@ def test_aws_provider_default_tags(env_plan: Plan) -> None:
     assert {r["provider"] for r in aws_resources} == {aws_urn}
 
 
-def test_protection_only_on_prod_cluster_vpc_and_key(env_plan: Plan) -> None:
+def test_protection_only_on_prod_cluster_vpc_and_keys(env_plan: Plan) -> None:
     protected = {(r["type"], r["name"]) for r in env_plan.resources if r["options"]["protect"]}
     if env_plan.stack == "prod":
+        # The Secrets Manager key too: deleting it would leave every secret unreadable.
         assert protected == {
             (CLUSTER, "eks-cluster"),
             ("aws:ec2/vpc:Vpc", "network-vpc"),
             ("aws:kms/key:Key", "eks-secrets"),
+            ("aws:kms/key:Key", "secrets-key-key"),
         }
         assert env_plan.one(CLUSTER)["inputs"]["deletionProtection"] is True
     else:

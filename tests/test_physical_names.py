@@ -168,7 +168,7 @@ def test_a_planted_alias_collision_is_found(env_plan: Plan) -> None:
     first, second = (r for r in resources if r["type"] == "aws:kms/alias:Alias")
     second["inputs"]["name"] = first["inputs"]["name"]
     assert collisions(resources) == [
-        f"aws:kms/alias:Alias ('name', {first['inputs']['name']!r}): {['eks-secrets', 'secrets-key-alias']}"
+        f"aws:kms/alias:Alias ('name', {first['inputs']['name']!r}): {['eks-secrets', 'secrets-key-key']}"
     ]
 
 
