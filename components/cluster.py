@@ -229,7 +229,16 @@ class Cluster(pulumi.ComponentResource):
                 cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)
             ).apply(lambda values: kubeconfig_document(values[0], values[1], values[2], args.region, args.aws_role_arn))
         )
-        self.kubernetes_provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
+        self.kubernetes_provider = kubernetes.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=self.kubeconfig,
+            # Nothing this provider installs may start before there are nodes with the add-ons that
+            # give pods addresses, DNS and volumes: a Helm release waits for its pods (ESO's is atomic
+            # with a 5-minute timeout) and would roll back while the node groups are still creating.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.node_groups, *addons_after_nodes.values()])
+            ),
+        )
 
         self.storage_class_name = STORAGE_CLASS_NAME
         kubernetes.storage.v1.StorageClass(
