@@ -92,7 +92,8 @@ class ClusterArgs:
     region: str
     """AWS region, for the kubeconfig."""
     aws_role_arn: str
-    """Role the kubeconfig assumes to get a token (the one the AWS provider assumes); empty: ambient."""
+    """Role the kubeconfig assumes to get a token (the one the AWS provider assumes), granted cluster
+    admin; empty: ambient credentials, which must then belong to one of `admin_role_arns`."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets for the control plane's network interfaces and the nodes."""
     public_access_cidrs: Sequence[str]
@@ -182,7 +183,7 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=args.protect,
             opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[log_group, role])),
         )
-        self._grant_access(name, args, cluster, child)
+        access = self._grant_access(name, args, cluster, child)
 
         issuer_url = cluster.identities.apply(_issuer_of)
         oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -235,8 +236,10 @@ class Cluster(pulumi.ComponentResource):
             # Nothing this provider installs may start before there are nodes with the add-ons that
             # give pods addresses, DNS and volumes: a Helm release waits for its pods (ESO's is atomic
             # with a 5-minute timeout) and would roll back while the node groups are still creating.
+            # Nor before the role it authenticates as has its access entry.
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.node_groups, *addons_after_nodes.values()])
+                child,
+                pulumi.ResourceOptions(depends_on=[*access, self.node_groups, *addons_after_nodes.values()]),
             ),
         )
 
@@ -302,8 +305,16 @@ class Cluster(pulumi.ComponentResource):
         return role
 
     @staticmethod
-    def _grant_access(name: str, args: ClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions) -> None:
-        """Access entries: cluster admin for the admin roles, edit in the service namespaces for the deploy role."""
+    def _grant_access(
+        name: str, args: ClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions
+    ) -> list[aws.eks.AccessPolicyAssociation]:
+        """Access entries: cluster admin for the admin roles and for the role Pulumi runs as, edit in the
+        service namespaces for the deploy role.
+
+        The cluster grants its creator nothing (no bootstrap admin), and the Kubernetes provider
+        authenticates as `aws_role_arn`: without its own entry every Kubernetes resource would be refused.
+        """
+        admins: list[str] = list(dict.fromkeys([*args.admin_role_arns, *filter(None, [args.aws_role_arn])]))
         grants: list[tuple[str, pulumi.Input[str], str, aws.eks.AccessPolicyAssociationAccessScopeArgs]] = [
             (
                 f"admin-{arn.rsplit('/', 1)[1]}",
@@ -311,7 +322,7 @@ class Cluster(pulumi.ComponentResource):
                 CLUSTER_ADMIN_POLICY_ARN,
                 aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             )
-            for arn in args.admin_role_arns
+            for arn in admins
         ]
         grants.append(
             (
@@ -323,11 +334,12 @@ class Cluster(pulumi.ComponentResource):
                 ),
             )
         )
+        associations = []
         for suffix, principal_arn, policy_arn, scope in grants:
             entry = aws.eks.AccessEntry(
                 f"{name}-{suffix}", cluster_name=cluster.name, principal_arn=principal_arn, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -335,6 +347,8 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=scope,
                 opts=child,
             )
+            associations.append(association)
+        return associations
 
     @staticmethod
     def _addon(

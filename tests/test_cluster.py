@@ -61,13 +61,13 @@ def test_access_entries_only(env_plan: Plan) -> None:
     }
     entries = {e["inputs"]["principalArn"]: e["inputs"] for e in env_plan.of_type("aws:eks/accessEntry:AccessEntry")}
     deploy_arn = f"arn:aws:mock:::role/pyairtable-{env_plan.stack}-github-deploy"
-    assert set(entries) == {*config.admin_role_arns, deploy_arn}
+    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, deploy_arn}
     assert {entry["type"] for entry in entries.values()} == {"STANDARD"}
     policies = {
         a["inputs"]["principalArn"]: a["inputs"]
         for a in env_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
-    for arn in config.admin_role_arns:
+    for arn in [*config.admin_role_arns, config.aws_role_arn]:
         assert policies[arn]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert policies[arn]["accessScope"] == {"type": "cluster"}
     assert policies[deploy_arn]["policyArn"].endswith("/AmazonEKSEditPolicy")

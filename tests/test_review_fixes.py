@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tools.plan import Plan
+import pytest
+
+from components.config import environment_configs
+from tools.plan import Plan, build_plan
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
@@ -33,3 +36,41 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(env_plan: Plan) -> 
     provider = env_plan.one(KUBERNETES_PROVIDER)["urn"]
     kubernetes = [r for r in env_plan.resources if r["type"].startswith("kubernetes:")]
     assert kubernetes and {r["provider"] for r in kubernetes} == {provider}
+
+
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+
+
+def test_the_role_pulumi_runs_as_is_cluster_admin_before_the_kubernetes_provider_is_used(env_plan: Plan) -> None:
+    """No bootstrap admin for the creator: the Kubernetes provider's role (`aws eks get-token
+    --role-arn awsRoleArn`) needs its own access entry, or every Kubernetes resource is refused."""
+    role_arn = environment_configs()[env_plan.stack].aws_role_arn
+    assert (
+        env_plan.one("aws:eks/cluster:Cluster")["inputs"]["accessConfig"]["bootstrapClusterCreatorAdminPermissions"]
+        is False
+    )
+    [association] = [a for a in env_plan.of_type(ASSOCIATION) if a["inputs"]["principalArn"] == role_arn]
+    assert association["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    assert association["inputs"]["accessScope"] == {"type": "cluster"}
+    assert association["urn"] in env_plan.one(KUBERNETES_PROVIDER)["options"]["dependsOn"]
+
+
+@pytest.mark.parametrize(
+    ("role_arn", "expected"),
+    [
+        # Already an admin: one entry, not two for the same principal (EKS refuses the second).
+        ("arn:aws:iam::111111111111:role/pyairtable-admin", {"arn:aws:iam::111111111111:role/pyairtable-admin"}),
+        # Ambient credentials: only the configured admins.
+        ("", {"arn:aws:iam::111111111111:role/pyairtable-admin"}),
+    ],
+)
+def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[str]) -> None:
+    plan = build_plan("dev", {"awsRoleArn": role_arn})
+    admins = [
+        a["inputs"]["principalArn"]
+        for a in plan.of_type(ASSOCIATION)
+        if a["inputs"]["accessScope"] == {"type": "cluster"}
+    ]
+    assert sorted(admins) == sorted(expected)
+    assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + 1  # plus the deploy role
