@@ -76,7 +76,15 @@ def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str
                 "Action": list(READ_ACTIONS),
                 "Resource": secrets_arn,
             },
-            {"Sid": "DecryptWithSecretsKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn},
+            {
+                "Sid": "DecryptWithSecretsKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                # Only as Secrets Manager decrypts a secret for ESO: the role cannot decrypt other data
+                # encrypted with the key by calling KMS directly.
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
         )
     )
 

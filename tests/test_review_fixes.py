@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.config import environment_configs
@@ -74,3 +76,12 @@ def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[
     ]
     assert sorted(admins) == sorted(expected)
     assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + 1  # plus the deploy role
+
+
+def test_eso_decrypts_only_through_secrets_manager_in_its_region(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    policy = env_plan.one("aws:iam/rolePolicy:RolePolicy", "external-secrets-read-secrets")["inputs"]["policy"]
+    [decrypt] = [s for s in json.loads(policy)["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{config.aws_region}.amazonaws.com"}
+    }
