@@ -88,7 +88,7 @@ elif isinstance(config, EnvironmentConfig):
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags),
     )
     aws_options = pulumi.ResourceOptions(provider=aws_provider)
-    # Prod's cluster, VPC and secrets key are protected; dev and staging stay disposable.
+    # Prod's cluster, VPC and KMS keys are protected; dev and staging stay disposable.
     protect = config.environment == "prod"
     name_of_cluster = cluster_name(config.environment)
 
@@ -156,7 +156,7 @@ elif isinstance(config, EnvironmentConfig):
         ),
         opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
     )
-    secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider))
+    secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider, protect=protect))
     secrets_operator = ExternalSecretsOperator(
         "external-secrets",
         ExternalSecretsOperatorArgs(

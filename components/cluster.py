@@ -18,6 +18,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
 from components.config import EKS_ADDONS
+from components.iam import (
+    WEB_IDENTITY_AUDIENCE,
+    policy_document,
+    service_account_subject,
+    service_trust_policy,
+    web_identity_trust_policy,
+)
+from components.kms import rotating_key
 from components.node_groups import NodeGroups, NodeGroupsArgs
 
 CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -32,35 +40,6 @@ ADDONS_AFTER_NODES = tuple(addon for addon in EKS_ADDONS if addon not in ADDONS_
 # NetworkPolicy objects are ignored unless the VPC CNI's network policy agent is on.
 ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 STORAGE_CLASS_NAME = "gp3"
-
-
-def web_identity_trust_policy(
-    provider_arn: pulumi.Input[str], issuer: pulumi.Input[str], subjects: Sequence[str]
-) -> pulumi.Output[str]:
-    """Trust policy letting the given OIDC subjects (and only them) assume a role with audience sts.amazonaws.com.
-
-    `issuer` is the provider's host and path without "https://", as IAM condition keys spell it.
-    """
-
-    def render(values: list[str]) -> str:
-        arn, host = values
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": arn},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": list(subjects)}
-                        },
-                    }
-                ],
-            }
-        )
-
-    return pulumi.Output.all(provider_arn, issuer).apply(render)
 
 
 def kubeconfig_document(cluster_name: str, server: str, certificate_authority: str, region: str, role_arn: str) -> str:
@@ -113,7 +92,8 @@ class ClusterArgs:
     region: str
     """AWS region, for the kubeconfig."""
     aws_role_arn: str
-    """Role the kubeconfig assumes to get a token (the one the AWS provider assumes); empty: ambient."""
+    """Role the kubeconfig assumes to get a token (the one the AWS provider assumes), granted cluster
+    admin; empty: ambient credentials, which must then belong to one of `admin_role_arns`."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets for the control plane's network interfaces and the nodes."""
     public_access_cidrs: Sequence[str]
@@ -163,15 +143,14 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect))
 
-        key = aws.kms.Key(
+        # Not `-secrets`: that alias is the Secrets Manager key's (service_secrets.SecretsKey), and
+        # alias names are unique per account and region.
+        key = rotating_key(
             f"{name}-secrets",
+            alias=f"alias/{args.cluster_name}-eks-secrets",
             description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=protected,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=key.key_id, opts=child
+            opts=child,
+            protect=args.protect,
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -204,13 +183,13 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=args.protect,
             opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[log_group, role])),
         )
-        self._grant_access(name, args, cluster, child)
+        access = self._grant_access(name, args, cluster, child)
 
         issuer_url = cluster.identities.apply(_issuer_of)
         oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer_url,
-            client_id_lists=["sts.amazonaws.com"],
+            client_id_lists=[WEB_IDENTITY_AUDIENCE],
             opts=child,
         )
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
@@ -225,7 +204,7 @@ class Cluster(pulumi.ComponentResource):
         ebs_csi_role = aws.iam.Role(
             f"{name}-ebs-csi",
             assume_role_policy=web_identity_trust_policy(
-                oidc_provider.arn, self.oidc_issuer, ["system:serviceaccount:{}:{}".format(*EBS_CSI_SERVICE_ACCOUNT)]
+                oidc_provider.arn, self.oidc_issuer, [service_account_subject(*EBS_CSI_SERVICE_ACCOUNT)]
             ),
             opts=child,
         )
@@ -251,7 +230,18 @@ class Cluster(pulumi.ComponentResource):
                 cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)
             ).apply(lambda values: kubeconfig_document(values[0], values[1], values[2], args.region, args.aws_role_arn))
         )
-        self.kubernetes_provider = kubernetes.Provider(f"{name}-kubernetes", kubeconfig=self.kubeconfig, opts=child)
+        self.kubernetes_provider = kubernetes.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=self.kubeconfig,
+            # Nothing this provider installs may start before there are nodes with the add-ons that
+            # give pods addresses, DNS and volumes: a Helm release waits for its pods (ESO's is atomic
+            # with a 5-minute timeout) and would roll back while the node groups are still creating.
+            # Nor before the role it authenticates as has its access entry.
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(depends_on=[*access, self.node_groups, *addons_after_nodes.values()]),
+            ),
+        )
 
         self.storage_class_name = STORAGE_CLASS_NAME
         kubernetes.storage.v1.StorageClass(
@@ -289,18 +279,7 @@ class Cluster(pulumi.ComponentResource):
         """The role EKS runs the control plane as, allowed to use the secrets key."""
         role = aws.iam.Role(
             f"{name}-cluster",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "eks.amazonaws.com"},
-                            "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -313,24 +292,29 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-cluster-secrets-key",
             role=role.id,
             policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                            "Resource": key.arn,
-                        }
-                    ],
-                }
+                policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                        "Resource": key.arn,
+                    }
+                )
             ),
             opts=child,
         )
         return role
 
     @staticmethod
-    def _grant_access(name: str, args: ClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions) -> None:
-        """Access entries: cluster admin for the admin roles, edit in the service namespaces for the deploy role."""
+    def _grant_access(
+        name: str, args: ClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions
+    ) -> list[aws.eks.AccessPolicyAssociation]:
+        """Access entries: cluster admin for the admin roles and for the role Pulumi runs as, edit in the
+        service namespaces for the deploy role.
+
+        The cluster grants its creator nothing (no bootstrap admin), and the Kubernetes provider
+        authenticates as `aws_role_arn`: without its own entry every Kubernetes resource would be refused.
+        """
+        admins: list[str] = list(dict.fromkeys([*args.admin_role_arns, *filter(None, [args.aws_role_arn])]))
         grants: list[tuple[str, pulumi.Input[str], str, aws.eks.AccessPolicyAssociationAccessScopeArgs]] = [
             (
                 f"admin-{arn.rsplit('/', 1)[1]}",
@@ -338,7 +322,7 @@ class Cluster(pulumi.ComponentResource):
                 CLUSTER_ADMIN_POLICY_ARN,
                 aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             )
-            for arn in args.admin_role_arns
+            for arn in admins
         ]
         grants.append(
             (
@@ -350,11 +334,12 @@ class Cluster(pulumi.ComponentResource):
                 ),
             )
         )
+        associations = []
         for suffix, principal_arn, policy_arn, scope in grants:
             entry = aws.eks.AccessEntry(
                 f"{name}-{suffix}", cluster_name=cluster.name, principal_arn=principal_arn, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-{suffix}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -362,6 +347,8 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=scope,
                 opts=child,
             )
+            associations.append(association)
+        return associations
 
     @staticmethod
     def _addon(

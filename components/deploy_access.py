@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster import web_identity_trust_policy
+from components.iam import WEB_IDENTITY_AUDIENCE, policy_document, web_identity_trust_policy
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = GITHUB_OIDC_URL.removeprefix("https://")
@@ -54,7 +54,7 @@ class DeployAccess(pulumi.ComponentResource):
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-github",
             url=GITHUB_OIDC_URL,
-            client_id_lists=["sts.amazonaws.com"],
+            client_id_lists=[WEB_IDENTITY_AUDIENCE],
             opts=child,
         )
         role = aws.iam.Role(
@@ -75,10 +75,7 @@ class DeployAccess(pulumi.ComponentResource):
             f"{name}-describe-cluster",
             role=role.id,
             policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": args.cluster_arn}],
-                }
+                policy_document({"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": args.cluster_arn})
             ),
             opts=child,
         )

@@ -24,6 +24,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.catalog import secret_prefix
 from components.config import EnvironmentConfig
+from components.iam import policy_document, service_account_subject, web_identity_trust_policy
 from components.naming import cluster_name
 
 CHART = "external-secrets"
@@ -68,40 +69,23 @@ def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str
     """The controller's IAM policy: read this environment's secrets, decrypt with its key, nothing else."""
     secrets_arn = f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_prefix(environment)}*"
     return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadEnvironmentSecrets",
-                    "Effect": "Allow",
-                    "Action": list(READ_ACTIONS),
-                    "Resource": secrets_arn,
-                },
-                {"Sid": "DecryptWithSecretsKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn},
-            ],
-        }
-    )
-
-
-def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
-    """IRSA trust: only ESO's service account, with a token meant for STS, may assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{oidc_issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
-                            f"{oidc_issuer}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        }
+        policy_document(
+            {
+                "Sid": "ReadEnvironmentSecrets",
+                "Effect": "Allow",
+                "Action": list(READ_ACTIONS),
+                "Resource": secrets_arn,
+            },
+            {
+                "Sid": "DecryptWithSecretsKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                # Only as Secrets Manager decrypts a secret for ESO: the role cannot decrypt other data
+                # encrypted with the key by calling KMS directly.
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        )
     )
 
 
@@ -145,8 +129,9 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             f"{name}-role",
             name=f"{cluster_name(config.environment)}-external-secrets",
             description="External Secrets Operator: reads this environment's secrets from Secrets Manager (IRSA).",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda values: trust_policy(values[0], values[1])
+            # IRSA: only ESO's service account, with a token meant for STS, may assume the role.
+            assume_role_policy=web_identity_trust_policy(
+                args.oidc_provider_arn, args.oidc_issuer, service_account_subject(NAMESPACE, SERVICE_ACCOUNT)
             ),
             opts=aws_options,
         )

@@ -7,12 +7,13 @@ zones. Private subnets get most of the space: with the VPC CNI every pod takes a
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.iam import policy_document, service_trust_policy
 
 # AWS refuses subnets smaller than /28.
 SMALLEST_SUBNET_PREFIX = 28
@@ -205,39 +206,25 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
             policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": [
-                                "logs:CreateLogStream",
-                                "logs:PutLogEvents",
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                            ],
-                            "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                        }
-                    ],
-                }
+                policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                    }
+                )
             ),
             opts=child,
         )

@@ -6,7 +6,6 @@ one node at a time, and runs with a node role that holds only the three policies
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import CapacityStrategy, NodePool
+from components.iam import service_trust_policy
 
 # The only managed policies a node needs: join the cluster, pull images, run the VPC CNI.
 NODE_POLICY_ARNS = (
@@ -122,14 +122,7 @@ class NodeGroups(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
             opts=child,
         )
         attachments = [

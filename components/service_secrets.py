@@ -30,6 +30,7 @@ from components.catalog import Catalog, SecretSource, secret_prefix
 from components.config import EnvironmentConfig
 from components.errors import ConfigError
 from components.external_secrets import API_VERSION, ExternalSecretsOperator
+from components.kms import rotating_key
 from components.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, cluster_name
 
 GRAFANA_ADMIN_USER = "pyairtable-admin"
@@ -64,6 +65,8 @@ class SecretsKeyArgs:
     """The environment's validated stack config."""
     aws_provider: aws.Provider
     """The environment's AWS provider."""
+    protect: bool = False
+    """Protect the key from deletion (prod): deleting it would make every secret unreadable."""
 
 
 class SecretsKey(pulumi.ComponentResource):
@@ -74,19 +77,12 @@ class SecretsKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:secrets:SecretsKey", name, None, opts)
-        options = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
-        key = aws.kms.Key(
+        key = rotating_key(
             f"{name}-key",
+            alias=f"alias/{cluster_name(args.config.environment)}-secrets",
             description=f"Secrets Manager secrets of {cluster_name(args.config.environment)}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=options,
-        )
-        aws.kms.Alias(
-            f"{name}-alias",
-            name=f"alias/{cluster_name(args.config.environment)}-secrets",
-            target_key_id=key.key_id,
-            opts=options,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.aws_provider),
+            protect=args.protect,
         )
         self.arn = key.arn
         self.register_outputs({"arn": key.arn})

@@ -61,13 +61,13 @@ def test_access_entries_only(env_plan: Plan) -> None:
     }
     entries = {e["inputs"]["principalArn"]: e["inputs"] for e in env_plan.of_type("aws:eks/accessEntry:AccessEntry")}
     deploy_arn = f"arn:aws:mock:::role/pyairtable-{env_plan.stack}-github-deploy"
-    assert set(entries) == {*config.admin_role_arns, deploy_arn}
+    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, deploy_arn}
     assert {entry["type"] for entry in entries.values()} == {"STANDARD"}
     policies = {
         a["inputs"]["principalArn"]: a["inputs"]
         for a in env_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
-    for arn in config.admin_role_arns:
+    for arn in [*config.admin_role_arns, config.aws_role_arn]:
         assert policies[arn]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert policies[arn]["accessScope"] == {"type": "cluster"}
     assert policies[deploy_arn]["policyArn"].endswith("/AmazonEKSEditPolicy")
@@ -136,13 +136,15 @@ def test_aws_provider_default_tags(env_plan: Plan) -> None:
     assert {r["provider"] for r in aws_resources} == {aws_urn}
 
 
-def test_protection_only_on_prod_cluster_vpc_and_key(env_plan: Plan) -> None:
+def test_protection_only_on_prod_cluster_vpc_and_keys(env_plan: Plan) -> None:
     protected = {(r["type"], r["name"]) for r in env_plan.resources if r["options"]["protect"]}
     if env_plan.stack == "prod":
+        # The Secrets Manager key too: deleting it would leave every secret unreadable.
         assert protected == {
             (CLUSTER, "eks-cluster"),
             ("aws:ec2/vpc:Vpc", "network-vpc"),
             ("aws:kms/key:Key", "eks-secrets"),
+            ("aws:kms/key:Key", "secrets-key-key"),
         }
         assert env_plan.one(CLUSTER)["inputs"]["deletionProtection"] is True
     else:
