@@ -66,7 +66,7 @@ def test_kms_key_is_customer_managed_and_rotates(env_plan: Plan) -> None:
     assert key["enableKeyRotation"] is True
     assert key["deletionWindowInDays"] == 30
     assert (
-        env_plan.one("aws:kms/alias:Alias", "secrets-key-alias")["inputs"]["name"]
+        env_plan.one("aws:kms/alias:Alias", "secrets-key-key")["inputs"]["name"]
         == f"alias/pyairtable-{env_plan.stack}-secrets"
     )
 
