@@ -88,7 +88,7 @@ elif isinstance(config, EnvironmentConfig):
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags),
     )
     aws_options = pulumi.ResourceOptions(provider=aws_provider)
-    # Prod's cluster, VPC and KMS keys are protected; dev and staging stay disposable.
+    # Prod's cluster, VPC, KMS keys and secrets are protected; dev and staging stay disposable.
     protect = config.environment == "prod"
     name_of_cluster = cluster_name(config.environment)
 
@@ -179,6 +179,7 @@ elif isinstance(config, EnvironmentConfig):
             namespaces=service_namespaces.namespaces,
             secrets_kms_key_arn=secrets_key.arn,
             operator=secrets_operator,
+            protect=protect,
         ),
     )
     Monitoring(

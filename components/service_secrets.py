@@ -106,6 +106,8 @@ class ServiceSecretsArgs:
     """ARN of the environment's secrets KMS key (`SecretsKey.arn`)."""
     operator: ExternalSecretsOperator
     """ESO on the cluster: its release installs the CRDs, its ClusterSecretStore is read through."""
+    protect: bool = False
+    """Protect every Secrets Manager secret from deletion by a diff (prod: they hold values people set)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class ServiceSecrets(pulumi.ComponentResource):
         required = [s.namespace for s in args.catalog.deployable if s.secrets] + [MONITORING_NAMESPACE]
         missing = [namespace for namespace in required if namespace not in args.namespaces]
         if missing:
-            raise ValueError(f"ServiceSecrets needs the namespaces {missing}; got {sorted(args.namespaces)}")
+            raise ConfigError(f"ServiceSecrets needs the namespaces {missing}; got {sorted(args.namespaces)}")
         self._aws_options = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         self._kubernetes_options = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
         self._time_options = pulumi.ResourceOptions(
@@ -235,7 +237,7 @@ class ServiceSecrets(pulumi.ComponentResource):
             kms_key_id=self._args.secrets_kms_key_arn,
             recovery_window_in_days=config.secret_recovery_window_days,
             tags={"SecretSource": source.value},
-            opts=self._aws_options,
+            opts=pulumi.ResourceOptions.merge(self._aws_options, pulumi.ResourceOptions(protect=self._args.protect)),
         )
         if source is SecretSource.SUPPLIED:
             # No SecretVersion at all: the value a person sets is never in the program's state.
@@ -261,7 +263,9 @@ class ServiceSecrets(pulumi.ComponentResource):
             f"{self._name}-{suffix}-version",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
-            opts=self._aws_options,
+            # A rotation replaces this version. Deleting the old one would strip its AWSPREVIOUS label;
+            # retained, Secrets Manager keeps it as the previous value until the next rotation.
+            opts=pulumi.ResourceOptions.merge(self._aws_options, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         return _StoredSecret(path, secret, version)
 

@@ -136,15 +136,18 @@ def test_aws_provider_default_tags(env_plan: Plan) -> None:
     assert {r["provider"] for r in aws_resources} == {aws_urn}
 
 
-def test_protection_only_on_prod_cluster_vpc_and_keys(env_plan: Plan) -> None:
+def test_protection_only_on_prod_cluster_vpc_keys_and_secrets(env_plan: Plan) -> None:
     protected = {(r["type"], r["name"]) for r in env_plan.resources if r["options"]["protect"]}
+    secrets = {(r["type"], r["name"]) for r in env_plan.of_type("aws:secretsmanager/secret:Secret")}
     if env_plan.stack == "prod":
-        # The Secrets Manager key too: deleting it would leave every secret unreadable.
+        # The Secrets Manager key and secrets too: deleting them would lose values people set.
+        assert secrets
         assert protected == {
             (CLUSTER, "eks-cluster"),
             ("aws:ec2/vpc:Vpc", "network-vpc"),
             ("aws:kms/key:Key", "eks-secrets"),
             ("aws:kms/key:Key", "secrets-key-key"),
+            *secrets,
         }
         assert env_plan.one(CLUSTER)["inputs"]["deletionProtection"] is True
     else:

@@ -270,3 +270,10 @@ def test_the_component_refuses_a_service_whose_path_escapes_the_environment() ->
         ConfigError, match=re.escape("'pyairtable/dev/../prod/gateway/jwt-signing-key' is outside the environment")
     ):
         build_plan("dev", catalog=doctored)
+
+
+def test_a_rotation_keeps_the_previous_version(env_plan: Plan) -> None:
+    """A replaced SecretVersion is retained, so Secrets Manager keeps it labelled AWSPREVIOUS."""
+    versions = env_plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert versions
+    assert all(version["options"]["retainOnDelete"] for version in versions)
