@@ -101,6 +101,7 @@ elif isinstance(config, EnvironmentConfig):
             availability_zones=config.availability_zones,
             nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
             flow_log_retention_days=config.flow_log_retention_days,
+            account_id=config.aws_account_id,
             protect=protect,
         ),
         opts=aws_options,

@@ -23,10 +23,19 @@ def policy_document(*statements: Mapping[str, Any]) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": list(statements)}
 
 
-def service_trust_policy(service: str, actions: str | Sequence[str] = "sts:AssumeRole") -> str:
-    """Trust policy letting one AWS service principal (e.g. `ec2.amazonaws.com`) assume a role."""
+def service_trust_policy(
+    service: str, actions: str | Sequence[str] = "sts:AssumeRole", source_account: str | None = None
+) -> str:
+    """Trust policy letting one AWS service principal (e.g. `ec2.amazonaws.com`) assume a role.
+
+    With `source_account`, only on behalf of that account (the confused-deputy guard AWS recommends
+    for services that act for any account, such as VPC flow logs).
+    """
     action = actions if isinstance(actions, str) else list(actions)
-    return json.dumps(policy_document({"Effect": "Allow", "Principal": {"Service": service}, "Action": action}))
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": action}
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return json.dumps(policy_document(statement))
 
 
 def service_account_subject(namespace: str, service_account: str) -> str:

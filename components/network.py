@@ -70,6 +70,8 @@ class NetworkArgs:
     """One NAT gateway per zone (config `perAz`); otherwise one shared by every zone (`single`)."""
     flow_log_retention_days: int
     """Retention of the VPC flow log group, in days."""
+    account_id: str
+    """The environment's AWS account: flow logs may assume their role only on its behalf."""
     protect: bool
     """Protect the VPC from deletion (prod)."""
 
@@ -206,7 +208,7 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", source_account=args.account_id),
             opts=child,
         )
         aws.iam.RolePolicy(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
@@ -101,3 +102,11 @@ def test_a_smaller_vpc_still_plans() -> None:
     plan = build_plan("dev", {"vpcCidr": "10.10.0.0/24"})
     cidrs = sorted((s["inputs"]["cidrBlock"] for s in plan.of_type(SUBNET)), key=ipaddress.IPv4Network)
     assert cidrs == ["10.10.0.0/26", "10.10.0.64/26", "10.10.0.192/28", "10.10.0.208/28"]
+
+
+def test_flow_logs_assume_their_role_only_for_this_account(env_plan: Plan) -> None:
+    account = environment_configs()[env_plan.stack].aws_account_id
+    role = env_plan.one("aws:iam/role:Role", "network-flow-logs")
+    [statement] = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
