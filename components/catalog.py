@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from components.data_files import load_data_file, validate_data
 from components.errors import ConfigError
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "services.yaml"
@@ -198,26 +198,10 @@ class Catalog(_Frozen):
 
 def parse_catalog(data: object, source: str = str(CATALOG_PATH)) -> Catalog:
     """Validate catalog data (as loaded from YAML) into a `Catalog`."""
-    try:
-        return Catalog.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(_describe_issue(issue) for issue in error.errors())
-        raise ConfigError(f"{source}: {problems}") from None
-
-
-def _describe_issue(issue: ErrorDetails) -> str:
-    """`services.3.language = 'rust': Input should be 'go', 'python' or 'docs'` (key, value, allowed)."""
-    key = ".".join(str(part) for part in issue["loc"]) or "(top level)"
-    value = issue["input"]
-    shown = f" = {value!r}" if issue["loc"] and not isinstance(value, (dict, list)) else ""
-    return f"{key}{shown}: {issue['msg']}"
+    return validate_data(Catalog, data, source)
 
 
 @cache
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     """Read and validate the catalog file (once per process)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    return parse_catalog(data, str(path))
+    return load_data_file(Catalog, path)

@@ -14,10 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from components.errors import ConfigError
+from components.data_files import load_data_file, validate_data
 
 PRICES_PATH = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
 
@@ -162,21 +161,10 @@ class PriceTable(_Frozen):
 
 def parse_prices(data: object, source: str = str(PRICES_PATH)) -> PriceTable:
     """Validate price data (as loaded from YAML) into a `PriceTable`."""
-    try:
-        return PriceTable.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+    return validate_data(PriceTable, data, source)
 
 
 @cache
 def load_prices(path: Path = PRICES_PATH) -> PriceTable:
     """Read and validate the price table (once per process)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    return parse_prices(data, str(path))
+    return load_data_file(PriceTable, path)
