@@ -232,3 +232,12 @@ def test_crd_check_catches_a_wrong_field(kind: str, change: Any, expected: str) 
     manifest = copy.deepcopy(next(r["inputs"] for r in plan.resources if r["inputs"].get("kind") == kind))
     change(manifest)
     assert any(expected in error for error in crd_errors(CRDS, manifest)), crd_errors(CRDS, manifest)
+
+
+def test_eso_decrypts_only_through_secrets_manager_in_its_region(env_plan: Plan) -> None:
+    config = environment_configs()[env_plan.stack]
+    policy = env_plan.one("aws:iam/rolePolicy:RolePolicy", "external-secrets-read-secrets")["inputs"]["policy"]
+    [decrypt] = [s for s in json.loads(policy)["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{config.aws_region}.amazonaws.com"}
+    }

@@ -1,8 +1,10 @@
-"""Fixes from the review before the first real `pulumi up`: what the mocks accept but the engine or cloud would not."""
+"""Cluster access in order: Pulumi's own role is a cluster admin, and Kubernetes resources wait for nodes and add-ons.
+
+The mocks accept a Kubernetes resource at any time; a real cluster refuses it until the provider's
+identity has an access entry, and Helm releases fail until nodes and add-ons are up.
+"""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -76,12 +78,3 @@ def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[
     ]
     assert sorted(admins) == sorted(expected)
     assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + 1  # plus the deploy role
-
-
-def test_eso_decrypts_only_through_secrets_manager_in_its_region(env_plan: Plan) -> None:
-    config = environment_configs()[env_plan.stack]
-    policy = env_plan.one("aws:iam/rolePolicy:RolePolicy", "external-secrets-read-secrets")["inputs"]["policy"]
-    [decrypt] = [s for s in json.loads(policy)["Statement"] if s["Action"] == "kms:Decrypt"]
-    assert decrypt["Condition"] == {
-        "StringEquals": {"kms:ViaService": f"secretsmanager.{config.aws_region}.amazonaws.com"}
-    }
