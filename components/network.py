@@ -100,6 +100,9 @@ class Network(pulumi.ComponentResource):
             tags={"Name": args.cluster_name},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)),
         )
+        # Adopting the VPC's default security group with no rules strips the allow-all rules AWS puts
+        # in it, so nothing launched without an explicit group can talk to anything.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-security-group", vpc_id=vpc.id, opts=child)
         internet_gateway = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags={"Name": args.cluster_name}, opts=child
         )

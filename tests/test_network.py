@@ -110,3 +110,9 @@ def test_flow_logs_assume_their_role_only_for_this_account(env_plan: Plan) -> No
     [statement] = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
+def test_the_default_security_group_allows_nothing(env_plan: Plan) -> None:
+    group = env_plan.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-security-group")
+    assert group["inputs"]["vpcId"] == "network-vpc-id"
+    assert not group["inputs"].get("ingress") and not group["inputs"].get("egress")

@@ -104,6 +104,7 @@ IDENTITY: dict[str, Identity] = {
 NO_PHYSICAL_NAME = frozenset(
     {
         # Cloud-assigned ids only; several of them in one scope are distinct objects.
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/eip:Eip",
         "aws:ec2/flowLog:FlowLog",
         "aws:ec2/internetGateway:InternetGateway",
