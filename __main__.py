@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_github as github
 
+from components.bill_of_materials import node_groups
 from components.catalog import load_catalog
 from components.cluster import Cluster, ClusterArgs
 from components.config import EnvironmentConfig, NatGateways, OrgConfig, environment_configs, read_stack_config
@@ -138,9 +139,8 @@ elif isinstance(config, EnvironmentConfig):
                 cluster_name=name_of_cluster,
                 kubernetes_version=config.kubernetes_version,
                 subnet_ids=network.private_subnet_ids,
-                strategy=config.capacity_strategy,
-                nodes=config.nodes,
-                on_demand_base_count=config.on_demand_base_count,
+                groups=node_groups(config),
+                disk_size_gib=config.nodes.disk_size_gib,
                 uncovered_node_count=config.uncovered_node_count,
                 instance_tags=default_tags,
             ),

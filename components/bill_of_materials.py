@@ -28,8 +28,17 @@ class NodeGroup:
     """The node group's `capacityType`, as EKS spells it."""
     instance_types: tuple[str, ...]
     """Instance types of the group, in priority order (on-demand groups launch the first)."""
-    node_count: int
-    """Desired nodes of the group."""
+    min_size: int
+    """Fewest nodes."""
+    desired_size: int
+    """Desired nodes of the group (what the bill counts)."""
+    max_size: int
+    """Most nodes."""
+
+    @property
+    def capacity_label(self) -> str:
+        """The value of the `pyairtable.io/capacity-type` node label: `spot` or `on-demand`."""
+        return "spot" if self.capacity_type == "SPOT" else "on-demand"
 
 
 @dataclass(frozen=True)
@@ -54,25 +63,29 @@ def control_plane_count(config: EnvironmentConfig) -> int:
 
 
 def node_groups(config: EnvironmentConfig) -> tuple[NodeGroup, ...]:
-    """The managed node groups of the cluster, per `capacityStrategy`.
+    """The managed node groups of the cluster, per `capacityStrategy`: the layout the `NodeGroups`
+    component declares and the bill prices (config has already validated the combination).
 
-    spot: one SPOT group of `nodes.desiredSize` across `nodes.instanceTypes`; mixed: an ON_DEMAND base
-    of `onDemandBaseCount` nodes of `nodes.instanceTypes[0]` plus that SPOT group; reserved: one
-    ON_DEMAND group of `nodes.desiredSize` nodes of the reserved types.
+    spot: one SPOT group sized by `nodes` across `nodes.instanceTypes`; mixed: a fixed ON_DEMAND base
+    of `onDemandBaseCount` nodes of `nodes.instanceTypes[0]` (it keeps the environment up through a
+    wave of spot interruptions) plus that SPOT group; reserved: one ON_DEMAND group sized by `nodes`
+    of the reserved types (EKS launches on-demand nodes from the first listed type).
     """
     nodes = config.nodes
-    spot = NodeGroup("spot", "SPOT", nodes.instance_types, nodes.desired_size)
+    sizes = (nodes.min_size, nodes.desired_size, nodes.max_size)
+    spot = NodeGroup("spot", "SPOT", nodes.instance_types, *sizes)
     if config.capacity_strategy is CapacityStrategy.SPOT:
         return (spot,)
     if config.capacity_strategy is CapacityStrategy.MIXED:
-        base = NodeGroup("on-demand-base", "ON_DEMAND", nodes.instance_types[:1], config.on_demand_base_count)
+        base_count = config.on_demand_base_count
+        base = NodeGroup("on-demand-base", "ON_DEMAND", nodes.instance_types[:1], base_count, base_count, base_count)
         return (base, spot)
-    return (NodeGroup("reserved", "ON_DEMAND", nodes.instance_types, nodes.desired_size),)
+    return (NodeGroup("reserved", "ON_DEMAND", nodes.instance_types, *sizes),)
 
 
 def node_count(config: EnvironmentConfig) -> int:
     """Desired nodes of every node group together."""
-    return sum(group.node_count for group in node_groups(config))
+    return sum(group.desired_size for group in node_groups(config))
 
 
 def root_volume_gib(config: EnvironmentConfig) -> int:

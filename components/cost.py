@@ -164,10 +164,10 @@ def _environment_bill(config: EnvironmentConfig, catalog: Catalog, prices: Price
             lines.append(
                 _Line(
                     f"node group {group.role}",
-                    group.node_count,
+                    group.desired_size,
                     "node-month",
                     priced.per_month(region.on_demand(instance_type, "nodes.instanceTypes")),
-                    f"ON_DEMAND {instance_type} (onDemandBaseCount {group.node_count})",
+                    f"ON_DEMAND {instance_type} (onDemandBaseCount {group.desired_size})",
                 )
             )
     gp3 = priced.per_unit(region.ebs_gp3)
@@ -265,7 +265,7 @@ def _spot_line(
     count = Decimal(len(group.instance_types))
     return _Line(
         "node group spot",
-        group.node_count,
+        group.desired_size,
         "node-month",
         sum(spot_prices, Decimal(0)) / count,
         f"SPOT across {', '.join(group.instance_types)}, priced at the mean of the types' spot prices "
@@ -297,7 +297,7 @@ def _reserved_lines(
                 "node-month",
                 rate,
                 f"ON_DEMAND nodes covered by a reservation of {reservation.count}; {coverage.covered_nodes} of "
-                f"{group.node_count} nodes covered, {uncovered} uncovered; effective hourly rate incl. upfront",
+                f"{group.desired_size} nodes covered, {uncovered} uncovered; effective hourly rate incl. upfront",
                 on_demand_unit_price=priced.per_month(on_demand),
             )
         )
@@ -321,7 +321,7 @@ def _reserved_lines(
                 uncovered,
                 "node-month",
                 priced.per_month(region.on_demand(instance_type, "nodes.instanceTypes")),
-                f"{uncovered} of {group.node_count} nodes uncovered by reservations, at the on-demand "
+                f"{uncovered} of {group.desired_size} nodes uncovered by reservations, at the on-demand "
                 f"price of {instance_type} (the group's first type)",
             )
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.config import CapacityStrategy, NodePool
+from components.bill_of_materials import NodeGroup
 from components.iam import service_trust_policy
 
 # The only managed policies a node needs: join the cluster, pull images, run the VPC CNI.
@@ -31,52 +31,6 @@ IMDS_HOP_LIMIT = 2
 
 
 @dataclass(frozen=True)
-class NodeGroupSpec:
-    """One managed node group as the capacity strategy lays it out."""
-
-    role: str
-    """Its role in the strategy (`spot`, `on-demand-base`, `reserved`); part of its names."""
-    capacity_type: str
-    """EKS capacity type: `SPOT` or `ON_DEMAND`."""
-    instance_types: tuple[str, ...]
-    """Instance types of the group."""
-    min_size: int
-    """Fewest nodes."""
-    desired_size: int
-    """Nodes it starts with."""
-    max_size: int
-    """Most nodes."""
-
-    @property
-    def capacity_label(self) -> str:
-        """The value of the `pyairtable.io/capacity-type` node label: `spot` or `on-demand`."""
-        return "spot" if self.capacity_type == "SPOT" else "on-demand"
-
-
-def node_group_specs(strategy: CapacityStrategy, nodes: NodePool, on_demand_base_count: int) -> list[NodeGroupSpec]:
-    """The node groups of a capacity strategy (config has already validated the combination)."""
-    spot = NodeGroupSpec("spot", "SPOT", nodes.instance_types, nodes.min_size, nodes.desired_size, nodes.max_size)
-    if strategy is CapacityStrategy.SPOT:
-        return [spot]
-    if strategy is CapacityStrategy.MIXED:
-        # A fixed on-demand base keeps the environment up through a wave of spot interruptions.
-        base = NodeGroupSpec(
-            "on-demand-base",
-            "ON_DEMAND",
-            nodes.instance_types[:1],
-            on_demand_base_count,
-            on_demand_base_count,
-            on_demand_base_count,
-        )
-        return [base, spot]
-    # Reserved: one ON_DEMAND group; EKS launches on-demand nodes from the first listed type and
-    # config has checked that every listed type has a reservation.
-    return [
-        NodeGroupSpec("reserved", "ON_DEMAND", nodes.instance_types, nodes.min_size, nodes.desired_size, nodes.max_size)
-    ]
-
-
-@dataclass(frozen=True)
 class NodeGroupsArgs:
     """Inputs of `NodeGroups`."""
 
@@ -86,12 +40,10 @@ class NodeGroupsArgs:
     """Kubernetes version of the nodes; EKS picks the matching AL2023 image."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets the nodes run in."""
-    strategy: CapacityStrategy
-    """How the nodes are bought."""
-    nodes: NodePool
-    """Instance types, sizes and root disk of the service nodes."""
-    on_demand_base_count: int
-    """Nodes of the on-demand base (mixed only)."""
+    groups: Sequence[NodeGroup]
+    """The groups of the capacity strategy (`bill_of_materials.node_groups`, which the bill prices too)."""
+    disk_size_gib: int
+    """Root volume of every node, in GiB."""
     uncovered_node_count: int
     """Desired on-demand nodes no reservation covers (reserved only); a warning names them."""
     instance_tags: Mapping[str, str]
@@ -103,10 +55,8 @@ class NodeGroupsArgs:
 class NodeGroups(pulumi.ComponentResource):
     """The node IAM role, one launch template per group, and the managed node groups."""
 
-    specs: list[NodeGroupSpec]
-    """The groups as laid out by the strategy."""
     node_groups: list[aws.eks.NodeGroup]
-    """The managed node groups, in the order of `specs`."""
+    """The managed node groups, in the order of `args.groups`."""
     summary: list[dict[str, object]]
     """Per group: name, capacityType, instanceTypes, minSize, desiredSize, maxSize (the stack output)."""
 
@@ -132,9 +82,8 @@ class NodeGroups(pulumi.ComponentResource):
             for policy_arn in NODE_POLICY_ARNS
         ]
 
-        self.specs = node_group_specs(args.strategy, args.nodes, args.on_demand_base_count)
         self.node_groups = []
-        for spec in self.specs:
+        for spec in args.groups:
             launch_template = aws.ec2.LaunchTemplate(
                 f"{name}-{spec.role}",
                 description=f"Nodes of the {spec.role} group: IMDSv2 only, encrypted gp3 root volume",
@@ -148,7 +97,7 @@ class NodeGroups(pulumi.ComponentResource):
                     aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                         device_name=ROOT_DEVICE,
                         ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=args.nodes.disk_size_gib,
+                            volume_size=args.disk_size_gib,
                             volume_type="gp3",
                             encrypted="true",
                             delete_on_termination="true",
@@ -198,6 +147,6 @@ class NodeGroups(pulumi.ComponentResource):
                 "desiredSize": spec.desired_size,
                 "maxSize": spec.max_size,
             }
-            for spec, node_group in zip(self.specs, self.node_groups, strict=True)
+            for spec, node_group in zip(args.groups, self.node_groups, strict=True)
         ]
         self.register_outputs({"nodeGroups": self.summary, "nodeRoleArn": role.arn})
