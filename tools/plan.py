@@ -36,12 +36,7 @@ from components.catalog import Catalog
 from components.config import PROJECT, STACKS, ConfigError, encode_config_value, stack_file_config
 
 ROOT = Path(__file__).resolve().parent.parent
-MAIN = ROOT / "__main__.py"
 SECRET = "[secret]"
-
-# Invokes the program may make, answered with fixed data. Anything else is an error: the program
-# should take from config what a data source would look up.
-ALLOWED_INVOKES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {}
 
 
 # Resource types whose id is a number on the real provider (stable per logical name in the mocks).
@@ -111,10 +106,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", {**args.inputs, **_mock_outputs(args)}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        answer = ALLOWED_INVOKES.get(args.token)
-        if answer is None:
-            raise UnexpectedInvokeError(f"unexpected invoke {args.token}: take the value from config instead")
-        return answer(args.args), None
+        # The program makes no invoke: config says what a data source would look up.
+        raise UnexpectedInvokeError(f"unexpected invoke {args.token}: take the value from config instead")
 
 
 @dataclass
