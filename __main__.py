@@ -1,208 +1,25 @@
-"""pyairtable-infra: reads the stack's config, builds explicit providers, wires components, exports.
+"""pyairtable-infra: read the stack's config and hand it to the program of its kind of stack.
 
 Stack `org` declares the GitHub organization; stacks `dev`, `staging` and `prod` declare one AWS
-environment each. No resource is declared by two stacks.
+environment each. No resource is declared by two stacks. Every stack exports its priced bill.
 """
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_github as github
 
-from components.bill_of_materials import node_groups
-from components.catalog import load_catalog
-from components.cluster import Cluster, ClusterArgs
-from components.config import EnvironmentConfig, NatGateways, OrgConfig, environment_configs, read_stack_config
-from components.cost import compute_bill
-from components.deploy_access import DeployAccess, DeployAccessArgs
-from components.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorArgs
-from components.github_files import repository_files
-from components.github_org import GitHubOrganization, GitHubOrganizationArgs
-from components.github_repositories import GitHubRepository, GitHubRepositoryArgs, deploy_variables
-from components.monitoring import Monitoring, MonitoringArgs
-from components.namespaces import ServiceNamespaces, ServiceNamespacesArgs
-from components.naming import cluster_name, deploy_role_name
-from components.network import Network, NetworkArgs
-from components.node_groups import NodeGroupsArgs
-from components.pricing import load_prices
-from components.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
-
-DEVOPS_TEAM = "devops"
+from components.config.org import OrgConfig
+from components.config.stack_file import read_stack_config
+from components.cost.bill import compute_bill
+from components.cost.prices import load_prices
+from components.shared.catalog import load_catalog
+from components.stacks.environment import environment_stack
+from components.stacks.org import org_stack
 
 config = read_stack_config()
 catalog = load_catalog()
 
 if isinstance(config, OrgConfig):
-    github_provider = github.Provider("github", owner=catalog.organization)
-    with_github = pulumi.ResourceOptions(providers=[github_provider])
-    organization = GitHubOrganization(
-        catalog.organization,
-        GitHubOrganizationArgs(
-            billing_email=config.billing_email,
-            company=config.company,
-            secret_scanning=config.secret_scanning,
-            teams=config.teams,
-            actions_variables={"REGISTRY": catalog.registry_url, "REGISTRY_HOST": catalog.registry},
-        ),
-        opts=with_github,
-    )
-    environment_variables = deploy_variables(environment_configs())
-    repositories = {
-        service.repository: GitHubRepository(
-            service.repository,
-            GitHubRepositoryArgs(
-                service=service,
-                files=repository_files(
-                    catalog,
-                    service,
-                    DEVOPS_TEAM,
-                    seed_team_files=service.repository not in config.existing_repositories,
-                ),
-                team_ids=organization.team_ids,
-                devops_team=DEVOPS_TEAM,
-                branch_protection=config.branch_protection,
-                import_existing=service.repository in config.existing_repositories,
-                environment_variables=environment_variables,
-            ),
-            opts=with_github,
-        )
-        for service in catalog.services
-    }
-    pulumi.export("repositoryUrls", {name: repository.url for name, repository in repositories.items()})
-    pulumi.export("teamIds", organization.team_ids)
-    pulumi.export("importedRepositories", sorted(config.existing_repositories))
-elif isinstance(config, EnvironmentConfig):
-    # Default tags reach every AWS resource; the launch templates repeat them for the instances and
-    # volumes that node groups launch, which the provider's default tags never see.
-    default_tags = {
-        "Environment": config.environment,
-        "Project": "pyairtable",
-        "ManagedBy": "pulumi",
-        "CostCenter": config.cost_center,
-    }
-    aws_provider = aws.Provider(
-        "aws",
-        region=config.aws_region,
-        allowed_account_ids=[config.aws_account_id],
-        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=config.aws_role_arn, session_name="pulumi")]
-        if config.aws_role_arn
-        else None,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags),
-    )
-    aws_options = pulumi.ResourceOptions(provider=aws_provider)
-    # Prod's cluster, VPC, KMS keys and secrets are protected; dev and staging stay disposable.
-    protect = config.environment == "prod"
-    name_of_cluster = cluster_name(config.environment)
-
-    network = Network(
-        "network",
-        NetworkArgs(
-            environment=config.environment,
-            cluster_name=name_of_cluster,
-            vpc_cidr=config.vpc_cidr,
-            availability_zones=config.availability_zones,
-            nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
-            flow_log_retention_days=config.flow_log_retention_days,
-            account_id=config.aws_account_id,
-            protect=protect,
-        ),
-        opts=aws_options,
-    )
-    deploy_access = DeployAccess(
-        "deploy",
-        DeployAccessArgs(
-            environment=config.environment,
-            organization=catalog.organization,
-            repositories=[service.repository for service in catalog.deployable],
-            role_name=deploy_role_name(config.environment),
-            cluster_arn=f"arn:aws:eks:{config.aws_region}:{config.aws_account_id}:cluster/{name_of_cluster}",
-        ),
-        opts=aws_options,
-    )
-    cluster = Cluster(
-        "eks",
-        ClusterArgs(
-            cluster_name=name_of_cluster,
-            kubernetes_version=config.kubernetes_version,
-            region=config.aws_region,
-            aws_role_arn=config.aws_role_arn,
-            subnet_ids=network.private_subnet_ids,
-            public_access_cidrs=[str(cidr) for cidr in config.public_access_cidrs],
-            log_types=config.cluster_log_types,
-            log_retention_days=config.cluster_log_retention_days,
-            admin_role_arns=config.admin_role_arns,
-            deploy_role_arn=deploy_access.role_arn,
-            deploy_namespaces=[service.namespace for service in catalog.deployable],
-            addon_versions=config.addon_versions,
-            reclaim_volumes=protect,
-            protect=protect,
-            node_groups=NodeGroupsArgs(
-                cluster_name=name_of_cluster,
-                kubernetes_version=config.kubernetes_version,
-                subnet_ids=network.private_subnet_ids,
-                groups=node_groups(config),
-                disk_size_gib=config.nodes.disk_size_gib,
-                uncovered_node_count=config.uncovered_node_count,
-                instance_tags=default_tags,
-            ),
-        ),
-        opts=aws_options,
-    )
-    service_namespaces = ServiceNamespaces(
-        "namespaces",
-        ServiceNamespacesArgs(
-            catalog=catalog,
-            quota=config.namespace_quota,
-            vpc_cidr=config.vpc_cidr,
-            kubernetes_provider=cluster.kubernetes_provider,
-        ),
-        opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
-    )
-    secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider, protect=protect))
-    secrets_operator = ExternalSecretsOperator(
-        "external-secrets",
-        ExternalSecretsOperatorArgs(
-            config=config,
-            aws_provider=aws_provider,
-            kubernetes_provider=cluster.kubernetes_provider,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            secrets_kms_key_arn=secrets_key.arn,
-            namespaces=service_namespaces.namespaces,
-        ),
-    )
-    service_secrets = ServiceSecrets(
-        "service-secrets",
-        ServiceSecretsArgs(
-            config=config,
-            catalog=catalog,
-            aws_provider=aws_provider,
-            kubernetes_provider=cluster.kubernetes_provider,
-            namespaces=service_namespaces.namespaces,
-            secrets_kms_key_arn=secrets_key.arn,
-            operator=secrets_operator,
-            protect=protect,
-        ),
-    )
-    Monitoring(
-        "monitoring",
-        MonitoringArgs(
-            config=config,
-            catalog=catalog,
-            kubernetes_provider=cluster.kubernetes_provider,
-            namespaces=service_namespaces.namespaces,
-            storage_class_name=cluster.storage_class_name,
-            grafana_admin_secret_name=service_secrets.grafana_admin_secret_name,
-            alertmanager_secret_name=service_secrets.alertmanager_secret_name,
-            grafana_admin_rotation=service_secrets.grafana_admin_rotation,
-            secrets_ready=service_secrets.monitoring_secrets,
-        ),
-    )
-
-    pulumi.export("clusterName", cluster.name)
-    pulumi.export("clusterEndpoint", cluster.endpoint)
-    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
-    pulumi.export("nodeGroups", cluster.node_groups.summary)
-    pulumi.export("deployRoleArn", deploy_access.role_arn)
-    pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    org_stack(config, catalog)
+else:
+    environment_stack(config, catalog)
 
 pulumi.export("cost", compute_bill(config, catalog, load_prices()))

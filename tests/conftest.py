@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.catalog import ENVIRONMENTS
-from components.config import STACKS
+from components.config.common import STACKS
+from components.shared.catalog import ENVIRONMENTS
 from tools.plan import Plan, build_plan
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from components.shared.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def reference_root() -> Path:

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 from jsonschema.protocols import Validator
 
-from .reference import reference_root
+from tests.reference import reference_root
 
 ValuePath = tuple[str | int, ...]
 """Where a node sits in nested values: dict keys as `str`, list indices as `int`."""

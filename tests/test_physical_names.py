@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import stack_plan
 from tools.plan import Plan
-
-from .conftest import stack_plan
 
 Identity = Callable[[Mapping[str, Any]], tuple[Any, ...] | None]
 

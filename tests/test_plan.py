@@ -13,14 +13,14 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import STACKS
+from components.config.common import STACKS
+from components.shared.paths import PROJECT_ROOT
+from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
 from tools.plan_diff import diff_plans, render
 from tools.snapshots import serialize, snapshot_path
 
-from .conftest import stack_plan
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 OPTION_KEYS = {"protect", "retainOnDelete", "ignoreChanges", "import", "dependsOn"}
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "provider", "custom", "inputs", "options"}
 # What each kind of stack may declare: the org stack GitHub only, environments AWS and Kubernetes

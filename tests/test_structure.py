@@ -6,13 +6,15 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from components.shared.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def component_classes() -> list[tuple[Path, ast.ClassDef]]:
     """Every ComponentResource subclass under components/."""
     found = []
-    for path in sorted((ROOT / "components").glob("*.py")):
+    for path in sorted((ROOT / "components").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef) and any(
                 ast.unparse(base).endswith("ComponentResource") for base in node.bases
@@ -67,7 +69,7 @@ def test_no_test_returns_an_output_without_the_runtime_test_decorator() -> None:
 
 def test_no_resource_is_created_inside_apply() -> None:
     """Resources created in an apply callback are invisible to preview; the program never does it."""
-    for path in [ROOT / "__main__.py", *sorted((ROOT / "components").glob("*.py"))]:
+    for path in [ROOT / "__main__.py", *sorted((ROOT / "components").rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".apply"):
                 for arg in node.args:

@@ -16,11 +16,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from components.shared.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 # The SDKs load their modules lazily; the floor imports the modules the program uses, nothing else.
 SDK_MODULES = (
     "pulumi", "pulumi_github", "pulumi_random", "pulumiverse_time", "pulumi_aws.ec2", "pulumi_aws.eks",
@@ -34,7 +35,7 @@ SYNTHETIC_SIZES = (10, 50, 200)
 
 def synthetic_catalog(size: int) -> dict[str, object]:
     """The real catalog grown to `size` deployable services by cloning its deployable ones."""
-    from components.catalog import CATALOG_PATH  # noqa: PLC0415 (only the synthetic child process needs it)
+    from components.shared.catalog import CATALOG_PATH  # noqa: PLC0415 (only the synthetic child process needs it)
 
     data = yaml.safe_load(CATALOG_PATH.read_text())
     deployable = [service for service in data["services"] if service.get("deploys")]
@@ -48,7 +49,7 @@ def synthetic_catalog(size: int) -> dict[str, object]:
 
 def plan_with_synthetic_catalog(size: int) -> None:
     """Plan dev with a synthetic catalog and print how many resources it declared."""
-    from components.catalog import parse_catalog  # noqa: PLC0415 (only the child process needs these)
+    from components.shared.catalog import parse_catalog  # noqa: PLC0415 (only the child process needs these)
     from tools.plan import build_plan  # noqa: PLC0415
 
     catalog = parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")

@@ -24,12 +24,14 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from components.catalog import ENVIRONMENTS
-from components.config import STACKS, ConfigError
+from components.config.common import STACKS
+from components.shared.catalog import ENVIRONMENTS
+from components.shared.errors import ConfigError
+from components.shared.paths import PROJECT_ROOT
 from tools.plan import build_plan
 from tools.plan_diff import load_plan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 BUILD = ROOT / "build"
 
 Bill = dict[str, Any]

@@ -31,11 +31,14 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-import components.catalog as catalog_module
-from components.catalog import Catalog
-from components.config import PROJECT, STACKS, ConfigError, encode_config_value, stack_file_config
+import components.shared.catalog as catalog_module
+from components.config.common import PROJECT, STACKS
+from components.config.stack_file import encode_config_value, stack_file_config
+from components.shared.catalog import Catalog
+from components.shared.errors import ConfigError
+from components.shared.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 SECRET = "[secret]"
 
 

@@ -19,10 +19,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from components.config import STACKS
+from components.config.common import STACKS
+from components.shared.paths import PROJECT_ROOT
 from tools.plan import build_plan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 
 def load_plan(operand: str) -> dict[str, Any]:

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.config import STACKS
+from components.config.common import STACKS
+from components.shared.paths import PROJECT_ROOT
 from tools.plan import build_plan
 from tools.plan_diff import diff_plans, render
 
-SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "tests" / "snapshots"
+SNAPSHOT_DIR = PROJECT_ROOT / "tests" / "snapshots"
 
 
 def snapshot_path(stack: str) -> Path:

@@ -1,0 +1,406 @@
+"""Config of an environment stack (`dev`, `staging`, `prod`): account, network, cluster, capacity, secrets."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.config.common import (
+    AWS_REGIONS,
+    DURATION_PATTERN,
+    FrozenModel,
+    InstanceType,
+    InvalidKeyError,
+    Slug,
+    check_instance_type,
+)
+from components.cost.prices import UnpricedError, load_prices
+from components.network.vpc import subnet_layout
+
+# Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
+# release calendar"). Extended support costs six times as much, so older versions are refused.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
+# The control-plane log types EKS accepts, and the ones this platform always keeps.
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+REQUIRED_EKS_LOG_TYPES = ("api", "audit", "authenticator")
+# The managed add-ons every cluster runs; `addonVersions` pins each of them per stack.
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
+# CloudWatch Logs accepts only these retention periods (0 means forever).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class CapacityStrategy(StrEnum):
+    """How an environment buys its nodes."""
+
+    SPOT = "spot"
+    """Spot nodes only, diversified across instance types (dev)."""
+    MIXED = "mixed"
+    """An on-demand base plus spot above it (staging)."""
+    RESERVED = "reserved"
+    """On-demand nodes covered by a reservation (prod)."""
+
+
+class NatGateways(StrEnum):
+    """How many NAT gateways an environment's private subnets share."""
+
+    SINGLE = "single"
+    PER_AZ = "perAz"
+
+
+class NodePool(FrozenModel):
+    """The nodes that run the services (for `mixed`, the spot part above the on-demand base)."""
+
+    instance_types: tuple[InstanceType, ...] = Field(alias="instanceTypes", min_length=1)
+    min_size: int = Field(alias="minSize", ge=0)
+    desired_size: int = Field(alias="desiredSize", ge=1)
+    max_size: int = Field(alias="maxSize", ge=1)
+    disk_size_gib: int = Field(alias="diskSizeGib", ge=20, le=1000)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for instance_type in value:
+            check_instance_type(instance_type)
+        if len(set(value)) != len(value):
+            raise ValueError(f"instance types are listed twice: {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodePool:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"minSize <= desiredSize <= maxSize must hold, got {self.min_size} <= {self.desired_size} <= "
+                f"{self.max_size}"
+            )
+        return self
+
+
+class PaymentOption(StrEnum):
+    """EC2 reserved instance payment options."""
+
+    NO_UPFRONT = "no-upfront"
+    PARTIAL_UPFRONT = "partial-upfront"
+    ALL_UPFRONT = "all-upfront"
+
+
+class Reservation(FrozenModel):
+    """A reserved-instance purchase that covers on-demand nodes (bought outside Pulumi)."""
+
+    instance_type: InstanceType = Field(alias="instanceType")
+    count: int = Field(ge=1)
+    term_years: Literal[1, 3] = Field(alias="termYears")
+    payment_option: PaymentOption = Field(alias="paymentOption")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return check_instance_type(value)
+
+
+class NamespaceQuota(FrozenModel):
+    """The resource quota of each service namespace."""
+
+    requests_cpu: str = Field(alias="requestsCpu", pattern=r"^[0-9]+(\.[0-9]+)?m?$")
+    requests_memory: str = Field(alias="requestsMemory", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti)$")
+    limits_cpu: str = Field(alias="limitsCpu", pattern=r"^[0-9]+(\.[0-9]+)?m?$")
+    limits_memory: str = Field(alias="limitsMemory", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti)$")
+    pods: int = Field(ge=1)
+
+
+class AlertReceiver(FrozenModel):
+    """An Alertmanager receiver; its URL is supplied in Secrets Manager, never in config."""
+
+    name: Slug
+    kind: Literal["slack", "webhook", "pagerduty"]
+
+
+class EnvironmentConfig(FrozenModel):
+    """Configuration of an environment stack (`dev`, `staging`, `prod`): its AWS account and cluster."""
+
+    stack: str
+    budget_usd: int = Field(alias="budgetUsd", ge=0)
+    aws_region: str = Field(alias="awsRegion")
+    aws_account_id: str = Field(alias="awsAccountId", pattern=r"^[0-9]{12}$")
+    aws_role_arn: str = Field(alias="awsRoleArn", pattern=r"^(arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$")
+    cost_center: str = Field(alias="costCenter", min_length=1)
+    vpc_cidr: ipaddress.IPv4Network = Field(alias="vpcCidr")
+    availability_zones: tuple[str, ...] = Field(alias="availabilityZones")
+    nat_gateways: NatGateways = Field(alias="natGateways")
+    flow_log_retention_days: int = Field(alias="flowLogRetentionDays")
+    kubernetes_version: str = Field(alias="kubernetesVersion")
+    cluster_log_types: tuple[str, ...] = Field(alias="clusterLogTypes")
+    cluster_log_retention_days: int = Field(alias="clusterLogRetentionDays")
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...] = Field(alias="publicAccessCidrs", min_length=1)
+    admin_role_arns: tuple[str, ...] = Field(alias="adminRoleArns", min_length=1)
+    addon_versions: dict[str, str] = Field(alias="addonVersions")
+    capacity_strategy: CapacityStrategy = Field(alias="capacityStrategy")
+    nodes: NodePool
+    on_demand_base_count: int = Field(alias="onDemandBaseCount", ge=0)
+    reservations: tuple[Reservation, ...] = ()
+    namespace_quota: NamespaceQuota = Field(alias="namespaceQuota")
+    secret_rotation_days: int = Field(alias="secretRotationDays")
+    secret_recovery_window_days: int = Field(alias="secretRecoveryWindowDays", ge=7, le=30)
+    secret_refresh_interval: str = Field(alias="secretRefreshInterval")
+    prometheus_retention: str = Field(alias="prometheusRetention", pattern=DURATION_PATTERN)
+    prometheus_storage_gib: int = Field(alias="prometheusStorageGib", ge=0)
+    prometheus_replicas: int = Field(alias="prometheusReplicas", ge=1)
+    alert_receivers: tuple[AlertReceiver, ...] = Field(alias="alertReceivers")
+    log_ingestion_gib_per_month: int = Field(alias="logIngestionGibPerMonth", ge=0)
+    nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
+    spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
+    """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+
+    @property
+    def environment(self) -> str:
+        """The environment's name: the stack name, also the GitHub environment and secret path segment."""
+        return self.stack
+
+    @field_validator("aws_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in AWS_REGIONS:
+            raise ValueError(f"{value!r} is not an AWS region known to pulumi-aws")
+        return value
+
+    @field_validator("flow_log_retention_days", "cluster_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # EKS refuses a cluster whose subnets are not in at least two zones; perAz NAT needs them too.
+        if len(value) < 2:
+            raise ValueError(f"EKS needs subnets in at least 2 availability zones, got {len(value)}: {list(value)}")
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _kubernetes_version(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ValueError(
+                f"{value!r} is not in EKS standard support; allowed: {list(SUPPORTED_KUBERNETES_VERSIONS)}"
+            )
+        return value
+
+    @field_validator("cluster_log_types")
+    @classmethod
+    def _log_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [log_type for log_type in value if log_type not in EKS_LOG_TYPES]
+        if unknown:
+            raise ValueError(f"unknown log types {unknown}; allowed: {list(EKS_LOG_TYPES)}")
+        missing = [log_type for log_type in REQUIRED_EKS_LOG_TYPES if log_type not in value]
+        if missing:
+            raise ValueError(f"log types {missing} are required; the list must include {list(REQUIRED_EKS_LOG_TYPES)}")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _not_open(cls, value: tuple[ipaddress.IPv4Network, ...]) -> tuple[ipaddress.IPv4Network, ...]:
+        for cidr in value:
+            if cidr.prefixlen < 8:
+                raise ValueError(f"{cidr} opens the cluster API to the internet; allowed: prefixes of /8 or longer")
+        return value
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _role_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in value:
+            if not re.match(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+$", arn):
+                raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+    @field_validator("addon_versions")
+    @classmethod
+    def _addons(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(EKS_ADDONS))
+        if unknown:
+            raise ValueError(f"unknown add-ons {unknown}; allowed: {list(EKS_ADDONS)}")
+        missing = sorted(set(EKS_ADDONS) - set(value))
+        if missing:
+            raise ValueError(f"add-ons {missing} need a pinned version")
+        for addon, version in value.items():
+            if not re.match(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", version):
+                raise ValueError(f"{addon} version {version!r} is not an EKS add-on version (v<x.y.z>-eksbuild.<n>)")
+        return value
+
+    @field_validator("spot_savings_percent")
+    @classmethod
+    def _spot_savings(cls, value: dict[str, float]) -> dict[str, float]:
+        for instance_type, percent in value.items():
+            check_instance_type(instance_type)
+            if not 0 < percent < 100:
+                raise ValueError(f"{instance_type}: {percent} is not a saving in percent; allowed: 0 < percent < 100")
+        return value
+
+    @field_validator("secret_rotation_days")
+    @classmethod
+    def _rotation(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"rotation period must be a positive number of days, got {value}")
+        return value
+
+    @field_validator("secret_refresh_interval")
+    @classmethod
+    def _refresh_interval(cls, value: str) -> str:
+        # ESO parses it as a Go duration (no d, w or y), and 0s would sync once and never again,
+        # so a rotated secret would never reach Kubernetes.
+        if not re.match(r"^[0-9]+(s|m|h)$", value) or int(value[:-1]) == 0:
+            raise ValueError(
+                f"{value!r} is not a refresh interval External Secrets Operator accepts; allowed: a positive "
+                "number of seconds, minutes or hours such as 30m or 1h (no d, w or y)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _network(self) -> EnvironmentConfig:
+        if not 16 <= self.vpc_cidr.prefixlen <= 24:
+            raise InvalidKeyError(
+                "vpcCidr", str(self.vpc_cidr), f"{self.vpc_cidr} must have a prefix between /16 and /24"
+            )
+        for zone in self.availability_zones:
+            if not re.match(rf"^{re.escape(self.aws_region)}[a-z]$", zone):
+                raise InvalidKeyError(
+                    "availabilityZones",
+                    list(self.availability_zones),
+                    f"{zone!r} is not a zone of region {self.aws_region}",
+                )
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            raise InvalidKeyError(
+                "availabilityZones",
+                list(self.availability_zones),
+                f"a zone is listed twice: {list(self.availability_zones)}",
+            )
+        try:
+            subnet_layout(self.vpc_cidr, self.availability_zones)
+        except ValueError as error:
+            raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _kube_proxy_matches_cluster(self) -> EnvironmentConfig:
+        # kube-proxy is built per Kubernetes minor version; EKS offers a cluster only the builds of
+        # its own minor, so any other pin is a version the cluster does not support.
+        kube_proxy = self.addon_versions["kube-proxy"]
+        if not kube_proxy.startswith(f"v{self.kubernetes_version}."):
+            raise InvalidKeyError(
+                "addonVersions",
+                self.addon_versions,
+                f"kube-proxy {kube_proxy} does not match kubernetesVersion {self.kubernetes_version}; "
+                f"allowed: v{self.kubernetes_version}.<patch>-eksbuild.<n>",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _capacity(self) -> EnvironmentConfig:
+        strategy = self.capacity_strategy
+        types = self.nodes.instance_types
+        if strategy in (CapacityStrategy.SPOT, CapacityStrategy.MIXED):
+            if len(types) < 3:
+                raise InvalidKeyError(
+                    "nodes.instanceTypes",
+                    list(types),
+                    f"capacityStrategy {strategy.value} needs at least 3 interchangeable spot instance "
+                    f"types in nodes.instanceTypes, got {list(types)}",
+                )
+            sizes = sorted({instance_type.split(".", 1)[1] for instance_type in types})
+            if len(sizes) != 1:
+                raise InvalidKeyError(
+                    "nodes.instanceTypes",
+                    list(types),
+                    f"spot instance types must be of one size to be interchangeable, got sizes {sizes}",
+                )
+        if strategy is CapacityStrategy.MIXED and self.on_demand_base_count < 1:
+            raise InvalidKeyError(
+                "onDemandBaseCount",
+                self.on_demand_base_count,
+                "capacityStrategy mixed needs onDemandBaseCount >= 1 (the on-demand base)",
+            )
+        if strategy is not CapacityStrategy.MIXED and self.on_demand_base_count:
+            raise InvalidKeyError(
+                "onDemandBaseCount",
+                self.on_demand_base_count,
+                f"applies to capacityStrategy mixed only, not {strategy.value}",
+            )
+        if strategy is CapacityStrategy.RESERVED:
+            reserved = {reservation.instance_type for reservation in self.reservations}
+            uncovered = [instance_type for instance_type in types if instance_type not in reserved]
+            if uncovered:
+                raise InvalidKeyError(
+                    "nodes.instanceTypes",
+                    list(types),
+                    f"capacityStrategy reserved: instance types {uncovered} have no reservation; "
+                    f"reserved types: {sorted(reserved)}",
+                )
+        elif self.reservations:
+            raise InvalidKeyError(
+                "reservations",
+                [r.instance_type for r in self.reservations],
+                f"reservations apply to capacityStrategy reserved only, not {strategy.value}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _priced(self) -> EnvironmentConfig:
+        # The `cost` output prices everything the stack declares; a figure missing from the price
+        # table stops the program here, before any resource is declared, instead of at the export.
+        stale = sorted(set(self.spot_savings_percent) - set(self.nodes.instance_types))
+        if stale:
+            raise InvalidKeyError(
+                "spotSavingsPercent",
+                self.spot_savings_percent,
+                f"instance types {stale} are not in nodes.instanceTypes; allowed: {list(self.nodes.instance_types)}",
+            )
+        try:
+            region = load_prices().region(self.aws_region)
+            for instance_type in self.nodes.instance_types:
+                region.on_demand(instance_type, "nodes.instanceTypes")
+                if self.capacity_strategy is not CapacityStrategy.RESERVED:
+                    region.spot_savings(instance_type, self.spot_savings_percent)
+            for reservation in self.reservations:
+                region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
+        except UnpricedError as error:
+            raise InvalidKeyError(error.key, error.value, error.message) from None
+        return self
+
+    @property
+    def reserved_node_count(self) -> int:
+        """Nodes covered by the declared reservations (for the node group's instance types)."""
+        return sum(r.count for r in self.reservations if r.instance_type in self.nodes.instance_types)
+
+    @property
+    def uncovered_node_count(self) -> int:
+        """Desired on-demand nodes that no reservation covers (reserved strategy only)."""
+        if self.capacity_strategy is not CapacityStrategy.RESERVED:
+            return 0
+        return max(0, self.nodes.desired_size - self.reserved_node_count)

@@ -1,0 +1,218 @@
+"""The files the org stack seeds into each repository, rendered from the catalog (pure functions).
+
+`README.md` and `CLAUDE.md` are seeded once and then belong to the owning team; `CODEOWNERS` and
+`.github/workflows/ci.yml` stay managed here, and the reusable workflows under `github/workflows/`
+are copied into `pyairtable-infra/.github/workflows/`, where every `ci.yml` calls them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.shared.catalog import (
+    CI_JOB,
+    CONTAINER_PUBLISH_WORKFLOW,
+    WORKFLOWS_DIR,
+    Catalog,
+    Kind,
+    Language,
+    Service,
+)
+
+INFRA_REPOSITORY = "pyairtable-infra"
+"""The repository that hosts the reusable workflows (this project)."""
+DOCS_REPOSITORY = "pyairtable-docs"
+"""Where the platform's documentation lives; every README and CLAUDE.md points there."""
+DEFAULT_BRANCH = "main"
+"""Every repository's default branch (auto-init creates it; rulesets target `~DEFAULT_BRANCH`)."""
+CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
+MANAGED_NOTICE = "Managed by pyairtable-infra (stack org, components/github_files.py): edits here are overwritten."
+
+GO_STANDARDS = (
+    "Go, formatted with gofmt and linted with golangci-lint (`ci / lint`).",
+    "HTTP with Fiber v3; structured logging with Zap (JSON, request id on every line).",
+    "PostgreSQL through GORM; migrations are versioned and run before the new version serves.",
+    "Redis through the shared client with a circuit breaker: a Redis outage degrades, never fails, a request.",
+    "Config, logging, errors and middleware come from the shared Go library (`pyairtable-shared`); do not copy them.",
+)
+GO_LIBRARY_STANDARDS = (
+    "Go, formatted with gofmt and linted with golangci-lint (`ci / lint`).",
+    "This is the shared library of every Go service: config, Zap logging, errors, Fiber v3 middleware, "
+    "the GORM + PostgreSQL setup and the Redis client with its circuit breaker.",
+    "Changes are backwards compatible within a major version; every exported identifier is documented.",
+)
+PYTHON_STANDARDS = (
+    "Python 3.12, linted and formatted with ruff (`ci / ruff`), tested with pytest (`ci / pytest`).",
+    "HTTP with FastAPI; request handlers are `async def` and never block the event loop (asyncio).",
+    "PostgreSQL through SQLAlchemy (async engine); migrations are versioned.",
+    "Redis for caches and queues, through an async client with timeouts on every call.",
+)
+INFRASTRUCTURE_STANDARDS = (
+    "Python 3.11+ Pulumi program; ruff, pyright (0 errors) and pytest on the offline plan (`make test`).",
+    "Every change is reviewed as a plan diff (`make plan-diff`) and the checked-in snapshots.",
+    "Default providers are disabled: every resource names its provider explicitly.",
+)
+DOCS_STANDARDS = (
+    "Markdown, one page per topic; architecture decisions as numbered ADRs.",
+    "Each service has its own folder under `services/<name>/`, kept current by the owning team.",
+)
+
+
+@dataclass(frozen=True)
+class SeededFile:
+    """A file the org stack commits to a repository."""
+
+    path: str
+    """Path inside the repository, e.g. `.github/CODEOWNERS`."""
+    content: str
+    """The file's text."""
+    team_owned: bool
+    """True: seeded once, then owned by the team (content changes are ignored); False: managed here."""
+
+
+def standards(service: Service) -> tuple[str, ...]:
+    """The coding standards a repository follows, by language and kind."""
+    if service.kind is Kind.INFRASTRUCTURE:
+        return INFRASTRUCTURE_STANDARDS
+    if service.language is Language.GO:
+        return GO_LIBRARY_STANDARDS if service.kind is Kind.LIBRARY else GO_STANDARDS
+    if service.language is Language.PYTHON:
+        return PYTHON_STANDARDS
+    return DOCS_STANDARDS
+
+
+def docs_url(catalog: Catalog, service: Service) -> str:
+    """Where a repository's documentation lives in `pyairtable-docs`."""
+    base = f"https://github.com/{catalog.organization}/{DOCS_REPOSITORY}"
+    if service.repository == DOCS_REPOSITORY:
+        return base
+    return f"{base}/tree/{DEFAULT_BRANCH}/services/{service.name}"
+
+
+def _bullets(lines: tuple[str, ...]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def render_readme(catalog: Catalog, service: Service) -> str:
+    """README.md: what the repository is, who owns it, how it is built and deployed."""
+    facts = [
+        f"Owner: @{catalog.organization}/{service.owner}",
+        f"Language: {service.language.value}; kind: {service.kind.value}",
+    ]
+    if service.deploys:
+        facts += [
+            f"Image: `{service.image(catalog.registry, catalog.organization)}`",
+            f"Serves HTTP on port {service.port}, Prometheus metrics on `{service.metrics_path}`",
+            "Deploys to the GitHub environments dev, staging and prod (prod needs a devops review)",
+        ]
+    if service.code_from:
+        facts.append("Code from: " + ", ".join(f"`{source}`" for source in service.code_from))
+    return (
+        f"# {service.repository}\n\n{service.description}\n\n{_bullets(tuple(facts))}\n\n"
+        f"Documentation: {docs_url(catalog, service)}\n\n"
+        f"Contributing: see `CLAUDE.md` for the standards of this repository. The default branch takes\n"
+        f"squash-merged pull requests with {service.required_approvals} approving review(s)"
+        + (
+            f" and the checks {', '.join(f'`{check}`' for check in service.required_status_checks)}"
+            if service.required_status_checks
+            else ""
+        )
+        + ".\n"
+    )
+
+
+def render_claude(catalog: Catalog, service: Service) -> str:
+    """CLAUDE.md: the repository's context and standards for AI assistants (and new people)."""
+    return (
+        f"# {service.repository}: working agreement\n\n"
+        f"{service.description}\n\n"
+        f"## Standards\n{_bullets(standards(service))}\n\n"
+        f"## Where things are\n"
+        f"- Documentation: {docs_url(catalog, service)} (update it in the same change as the code).\n"
+        f"- CI: `{CI_WORKFLOW_PATH}` calls the reusable workflows of `{catalog.organization}/{INFRA_REPOSITORY}`;"
+        f" change them there, not here.\n"
+        f"- Owners: `@{catalog.organization}/{service.owner}` (see `.github/CODEOWNERS`).\n\n"
+        f"## Rules\n"
+        f"- Small pull requests, squash-merged; never push to `{DEFAULT_BRANCH}`.\n"
+        f"- Never commit secrets: runtime secrets come from AWS Secrets Manager through External Secrets.\n"
+        + (
+            "- The Dockerfile is multi-stage; its final stage is named `runtime` (the published image).\n"
+            if service.deploys
+            else ""
+        )
+    )
+
+
+def render_codeowners(catalog: Catalog, service: Service, devops_team: str) -> str:
+    """CODEOWNERS: the owning team reviews everything; devops also owns CI and the CODEOWNERS file."""
+    owner = f"@{catalog.organization}/{service.owner}"
+    devops = f"@{catalog.organization}/{devops_team}"
+    pipeline_owners = owner if service.owner == devops_team else f"{owner} {devops}"
+    return f"# {MANAGED_NOTICE}\n* {owner}\n/.github/ {pipeline_owners}\n"
+
+
+def render_ci_workflow(catalog: Catalog, service: Service) -> str | None:
+    """`.github/workflows/ci.yml`: calls the language's reusable workflow (and publishes images).
+
+    Repositories without a reusable workflow (docs) get no `ci.yml` and no required status check.
+    """
+    if service.reusable_workflow is None:
+        return None
+    source = f"{catalog.organization}/{INFRA_REPOSITORY}/.github/workflows"
+    text = (
+        f"# {MANAGED_NOTICE}\n"
+        "name: ci\n\n"
+        "on:\n"
+        "  pull_request:\n"
+        "  push:\n"
+        f"    branches: [{DEFAULT_BRANCH}]\n\n"
+        "permissions: {}\n\n"
+        "jobs:\n"
+        f"  {CI_JOB}:\n"
+        f"    uses: {source}/{service.reusable_workflow}@{DEFAULT_BRANCH}\n"
+        "    permissions:\n"
+        "      contents: read\n"
+    )
+    if service.deploys:
+        text += (
+            "    with:\n"
+            "      container: true\n"
+            "  publish:\n"
+            f"    needs: {CI_JOB}\n"
+            "    if: github.event_name == 'push'\n"
+            f"    uses: {source}/{CONTAINER_PUBLISH_WORKFLOW}@{DEFAULT_BRANCH}\n"
+            "    permissions:\n"
+            "      contents: read\n"
+            "      packages: write # push the image with GITHUB_TOKEN\n"
+            "    with:\n"
+            f"      image: {service.name}\n"
+        )
+    return text
+
+
+def reusable_workflow_files() -> dict[str, str]:
+    """The reusable workflows by their path in `pyairtable-infra` (`.github/workflows/<file>`)."""
+    return {f".github/workflows/{path.name}": path.read_text() for path in sorted(WORKFLOWS_DIR.glob("*.yml"))}
+
+
+def repository_files(
+    catalog: Catalog, service: Service, devops_team: str, *, seed_team_files: bool
+) -> tuple[SeededFile, ...]:
+    """Every file the org stack commits to one repository.
+
+    `seed_team_files` is False for adopted repositories: their README and CLAUDE.md already belong
+    to the team, and seeding would overwrite them.
+    """
+    files = []
+    if seed_team_files:
+        files += [
+            SeededFile("README.md", render_readme(catalog, service), team_owned=True),
+            SeededFile("CLAUDE.md", render_claude(catalog, service), team_owned=True),
+        ]
+    files.append(SeededFile(".github/CODEOWNERS", render_codeowners(catalog, service, devops_team), team_owned=False))
+    ci = render_ci_workflow(catalog, service)
+    if ci is not None:
+        files.append(SeededFile(CI_WORKFLOW_PATH, ci, team_owned=False))
+    if service.repository == INFRA_REPOSITORY:
+        files += [SeededFile(path, text, team_owned=False) for path, text in reusable_workflow_files().items()]
+    return tuple(files)

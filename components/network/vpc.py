@@ -1,0 +1,244 @@
+"""An environment's network: a VPC with public and private subnets per zone, NAT and flow logs.
+
+Subnet CIDRs are derived from the VPC CIDR, so the stack config names only the VPC range and the
+zones. Private subnets get most of the space: with the VPC CNI every pod takes a VPC address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.shared.iam import policy_document, service_trust_policy
+
+# AWS refuses subnets smaller than /28.
+SMALLEST_SUBNET_PREFIX = 28
+
+
+@dataclass(frozen=True)
+class SubnetLayout:
+    """The CIDRs of one zone's subnets."""
+
+    zone: str
+    """Availability zone name, e.g. `us-east-1a`."""
+    private_cidr: str
+    """Private subnet (nodes, pods, internal load balancers)."""
+    public_cidr: str
+    """Public subnet (NAT gateways, internet-facing load balancers)."""
+
+
+def subnet_layout(vpc_cidr: ipaddress.IPv4Network, zones: tuple[str, ...]) -> list[SubnetLayout]:
+    """Split the VPC deterministically: one large private block per zone, the last block split for public.
+
+    With n zones the VPC is cut into 2**ceil(log2(n+1)) equal blocks; the first n are the private
+    subnets and the last one is cut the same way again into the public subnets. A /16 with three
+    zones gives /18 private and /20 public subnets. Raises ValueError when a public subnet would
+    be smaller than AWS allows.
+    """
+    extra_bits = math.ceil(math.log2(len(zones) + 1))
+    blocks = list(vpc_cidr.subnets(prefixlen_diff=extra_bits))
+    public_prefix = vpc_cidr.prefixlen + 2 * extra_bits
+    if public_prefix > SMALLEST_SUBNET_PREFIX:
+        raise ValueError(
+            f"{vpc_cidr} is too small for {len(zones)} zones: public subnets would be /{public_prefix}, "
+            f"AWS allows /{SMALLEST_SUBNET_PREFIX} at most"
+        )
+    public_blocks = list(blocks[-1].subnets(prefixlen_diff=extra_bits))
+    return [
+        SubnetLayout(zone=zone, private_cidr=str(blocks[index]), public_cidr=str(public_blocks[index]))
+        for index, zone in enumerate(zones)
+    ]
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of `Network`."""
+
+    environment: str
+    """Environment name, used in the Name tags."""
+    cluster_name: str
+    """EKS cluster that will use the subnets (named in the Name tags)."""
+    vpc_cidr: ipaddress.IPv4Network
+    """IPv4 range of the VPC."""
+    availability_zones: tuple[str, ...]
+    """Zones that get one public and one private subnet each (at least two: EKS requires it)."""
+    nat_gateway_per_zone: bool
+    """One NAT gateway per zone (config `perAz`); otherwise one shared by every zone (`single`)."""
+    flow_log_retention_days: int
+    """Retention of the VPC flow log group, in days."""
+    account_id: str
+    """The environment's AWS account: flow logs may assume their role only on its behalf."""
+    protect: bool
+    """Protect the VPC from deletion (prod)."""
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, internet and NAT gateways, route tables and VPC flow logs of one environment."""
+
+    vpc_id: pulumi.Output[str]
+    """The VPC's id."""
+    private_subnet_ids: list[pulumi.Output[str]]
+    """Private subnets, one per zone in config order (nodes and the cluster's network interfaces)."""
+    public_subnet_ids: list[pulumi.Output[str]]
+    """Public subnets, one per zone in config order."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pyairtable:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        layout = subnet_layout(args.vpc_cidr, args.availability_zones)
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=str(args.vpc_cidr),
+            # The private cluster endpoint resolves through the VPC's DNS; EKS needs both on.
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": args.cluster_name},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)),
+        )
+        # Adopting the VPC's default security group with no rules strips the allow-all rules AWS puts
+        # in it, so nothing launched without an explicit group can talk to anything.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-security-group", vpc_id=vpc.id, opts=child)
+        internet_gateway = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags={"Name": args.cluster_name}, opts=child
+        )
+
+        public_subnets: list[aws.ec2.Subnet] = []
+        private_subnets: list[aws.ec2.Subnet] = []
+        for subnet in layout:
+            # Nothing is launched into the public subnets: NAT gateways and load balancers bring their
+            # own addresses, so no subnet hands out public IPs.
+            public_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-public-{subnet.zone}",
+                    vpc_id=vpc.id,
+                    cidr_block=subnet.public_cidr,
+                    availability_zone=subnet.zone,
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{args.cluster_name}-public-{subnet.zone}", "kubernetes.io/role/elb": "1"},
+                    opts=child,
+                )
+            )
+            private_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{subnet.zone}",
+                    vpc_id=vpc.id,
+                    cidr_block=subnet.private_cidr,
+                    availability_zone=subnet.zone,
+                    map_public_ip_on_launch=False,
+                    tags={
+                        "Name": f"{args.cluster_name}-private-{subnet.zone}",
+                        "kubernetes.io/role/internal-elb": "1",
+                    },
+                    opts=child,
+                )
+            )
+
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=internet_gateway.id)],
+            tags={"Name": f"{args.cluster_name}-public"},
+            opts=child,
+        )
+        for subnet_spec, subnet in zip(layout, public_subnets, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{subnet_spec.zone}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child
+            )
+
+        # perAz: each zone leaves through its own NAT gateway, so losing a zone never cuts the others
+        # off. single: every zone shares the first zone's gateway (cheaper; a zone failure is an outage).
+        nat_count = len(layout) if args.nat_gateway_per_zone else 1
+        nat_gateway_ids: list[pulumi.Output[str]] = []
+        for subnet_spec, subnet in list(zip(layout, public_subnets, strict=True))[:nat_count]:
+            address = aws.ec2.Eip(
+                f"{name}-nat-{subnet_spec.zone}",
+                domain="vpc",
+                tags={"Name": f"{args.cluster_name}-nat-{subnet_spec.zone}"},
+                opts=child,
+            )
+            nat_gateway = aws.ec2.NatGateway(
+                f"{name}-nat-{subnet_spec.zone}",
+                allocation_id=address.id,
+                subnet_id=subnet.id,
+                connectivity_type="public",
+                tags={"Name": f"{args.cluster_name}-nat-{subnet_spec.zone}"},
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[internet_gateway])),
+            )
+            nat_gateway_ids.append(nat_gateway.id)
+
+        for index, (subnet_spec, subnet) in enumerate(zip(layout, private_subnets, strict=True)):
+            nat_gateway_id = nat_gateway_ids[index if args.nat_gateway_per_zone else 0]
+            private_routes = aws.ec2.RouteTable(
+                f"{name}-private-{subnet_spec.zone}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateway_id)],
+                tags={"Name": f"{args.cluster_name}-private-{subnet_spec.zone}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{subnet_spec.zone}",
+                subnet_id=subnet.id,
+                route_table_id=private_routes.id,
+                opts=child,
+            )
+
+        self._flow_logs(name, args, vpc, child)
+
+        self.vpc_id = vpc.id
+        self.private_subnet_ids = [subnet.id for subnet in private_subnets]
+        self.public_subnet_ids = [subnet.id for subnet in public_subnets]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "privateSubnetIds": self.private_subnet_ids,
+                "publicSubnetIds": self.public_subnet_ids,
+            }
+        )
+
+    @staticmethod
+    def _flow_logs(name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions) -> None:
+        """Every accepted and rejected flow of the VPC to CloudWatch Logs, with a role scoped to its group."""
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/{args.cluster_name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", source_account=args.account_id),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            opts=child,
+        )

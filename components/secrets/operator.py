@@ -1,0 +1,195 @@
+"""External Secrets Operator (ESO) on an environment's cluster, and its store for AWS Secrets Manager.
+
+ESO runs in its own namespace from the upstream Helm chart (pinned), with the CRDs the chart
+installs. Its controller's service account assumes an IAM role (IRSA) that may read only this
+environment's secrets (`pyairtable/<env>/*`) and decrypt only with this environment's secrets KMS
+key. One `ClusterSecretStore` points at Secrets Manager in the environment's region; the
+`ExternalSecret`s of `components.secrets.service_secrets` read through it.
+
+CRD ordering: every custom resource (the store here, the ExternalSecrets elsewhere) depends on the
+Helm release that installs the CRDs, so `pulumi up` creates them only after the release (and with
+it the CRDs) is deployed; see the README section "Secrets" for how preview treats them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as kubernetes
+
+from components.config.environment import EnvironmentConfig
+from components.shared.catalog import secret_prefix
+from components.shared.iam import policy_document, service_account_subject, web_identity_trust_policy
+from components.shared.naming import cluster_name
+
+CHART = "external-secrets"
+CHART_VERSION = "2.9.0"
+CHART_REPOSITORY = "https://charts.external-secrets.io"
+NAMESPACE = "external-secrets"
+SERVICE_ACCOUNT = "external-secrets"
+API_VERSION = "external-secrets.io/v1"
+CLUSTER_SECRET_STORE = "aws-secrets-manager"
+"""Name of the ClusterSecretStore every ExternalSecret of the platform reads through."""
+
+# Sized from ESO's own recommendations for a few hundred ExternalSecrets; memory limits equal
+# requests' headroom so a leak is OOM-killed rather than starving the node.
+CONTROLLER_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+WEBHOOK_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+CERT_CONTROLLER_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}}
+
+READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds")
+
+
+@dataclass(frozen=True)
+class ExternalSecretsOperatorArgs:
+    """Inputs of `ExternalSecretsOperator`."""
+
+    config: EnvironmentConfig
+    """The environment's validated stack config (region, account, environment name)."""
+    aws_provider: aws.Provider
+    """The environment's AWS provider (the IAM role and its policy)."""
+    kubernetes_provider: kubernetes.Provider
+    """The provider of the environment's EKS cluster."""
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider, trusted by the controller's role (IRSA)."""
+    oidc_issuer: pulumi.Input[str]
+    """The cluster's OIDC issuer URL without `https://` (the prefix of the IRSA condition keys)."""
+    secrets_kms_key_arn: pulumi.Input[str]
+    """ARN of the environment's secrets KMS key (`SecretsKey.arn`); the only key ESO may decrypt with."""
+    namespaces: Mapping[str, kubernetes.core.v1.Namespace]
+    """The namespaces allowed to use the store: each catalog service's, plus `monitoring`."""
+
+
+def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str) -> str:
+    """The controller's IAM policy: read this environment's secrets, decrypt with its key, nothing else."""
+    secrets_arn = f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_prefix(environment)}*"
+    return json.dumps(
+        policy_document(
+            {
+                "Sid": "ReadEnvironmentSecrets",
+                "Effect": "Allow",
+                "Action": list(READ_ACTIONS),
+                "Resource": secrets_arn,
+            },
+            {
+                "Sid": "DecryptWithSecretsKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                # Only as Secrets Manager decrypts a secret for ESO: the role cannot decrypt other data
+                # encrypted with the key by calling KMS directly.
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        )
+    )
+
+
+def helm_values(role_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Values of the external-secrets chart (tests check every key path against the chart's values.yaml)."""
+    return {
+        # The chart renders the CRDs as templates, so `helm upgrade` also upgrades them.
+        "installCRDs": True,
+        "serviceAccount": {
+            "create": True,
+            "name": SERVICE_ACCOUNT,
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "resources": CONTROLLER_RESOURCES,
+        "webhook": {"resources": WEBHOOK_RESOURCES},
+        "certController": {"resources": CERT_CONTROLLER_RESOURCES},
+    }
+
+
+class ExternalSecretsOperator(pulumi.ComponentResource):
+    """ESO installed by Helm, its IRSA role, and the ClusterSecretStore for AWS Secrets Manager."""
+
+    release: kubernetes.helm.v3.Release
+    """The Helm release; it installs the ESO CRDs, so every ESO custom resource depends on it."""
+    cluster_secret_store: kubernetes.apiextensions.CustomResource
+    """The ClusterSecretStore (`CLUSTER_SECRET_STORE`); ExternalSecrets depend on it."""
+    cluster_secret_store_name: str
+    """Name of the ClusterSecretStore, for `spec.secretStoreRef` of ExternalSecrets."""
+    role_arn: pulumi.Output[str]
+    """ARN of the controller's IAM role."""
+
+    def __init__(
+        self, name: str, args: ExternalSecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pyairtable:secrets:ExternalSecretsOperator", name, None, opts)
+        config = args.config
+        aws_options = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+        kubernetes_options = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{cluster_name(config.environment)}-external-secrets",
+            description="External Secrets Operator: reads this environment's secrets from Secrets Manager (IRSA).",
+            # IRSA: only ESO's service account, with a token meant for STS, may assume the role.
+            assume_role_policy=web_identity_trust_policy(
+                args.oidc_provider_arn, args.oidc_issuer, service_account_subject(NAMESPACE, SERVICE_ACCOUNT)
+            ),
+            opts=aws_options,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-read-secrets",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.secrets_kms_key_arn).apply(
+                lambda key_arn: read_policy(config.aws_region, config.aws_account_id, config.environment, key_arn)
+            ),
+            opts=aws_options,
+        )
+        namespace = kubernetes.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=NAMESPACE,
+                labels={"app.kubernetes.io/managed-by": "pulumi"},
+            ),
+            opts=kubernetes_options,
+        )
+        self.release = kubernetes.helm.v3.Release(
+            f"{name}-release",
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            namespace=namespace.metadata.name,
+            create_namespace=False,
+            # A failed install or upgrade rolls back instead of leaving a half-upgraded operator.
+            atomic=True,
+            cleanup_on_fail=True,
+            values=helm_values(role.arn),
+            # The controller must be able to read secrets as soon as it starts.
+            opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[policy])),
+        )
+        self.cluster_secret_store_name = CLUSTER_SECRET_STORE
+        self.cluster_secret_store = kubernetes.apiextensions.CustomResource(
+            f"{name}-store",
+            api_version=API_VERSION,
+            kind="ClusterSecretStore",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CLUSTER_SECRET_STORE),
+            spec={
+                "provider": {
+                    "aws": {
+                        "service": "SecretsManager",
+                        "region": config.aws_region,
+                        "auth": {
+                            "jwt": {
+                                "serviceAccountRef": {"name": SERVICE_ACCOUNT, "namespace": namespace.metadata.name}
+                            }
+                        },
+                    }
+                },
+                # Without this, an ExternalSecret in any namespace could read every service's secrets.
+                "conditions": [{"namespaces": [args.namespaces[key].metadata.name for key in sorted(args.namespaces)]}],
+            },
+            opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[self.release])),
+        )
+        self.role_arn = role.arn
+        self.register_outputs(
+            {"roleArn": role.arn, "releaseStatus": self.release.status, "clusterSecretStore": CLUSTER_SECRET_STORE}
+        )

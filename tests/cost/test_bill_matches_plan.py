@@ -1,0 +1,98 @@
+"""The bill cannot drift from what is declared: every counted quantity of the `cost` output equals the
+number of resources (or their sizes) in the same stack's plan.
+
+`components/bill_of_materials.py` counts from config; the components declare from the same config.
+These tests hold the two together for every environment and for changed configs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from components.shared.catalog import ENVIRONMENTS
+from tests.conftest import stack_plan
+from tools.plan import Plan, build_plan
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+MONITORING_RELEASE = "monitoring-release"
+# Configs that move every counted quantity away from the checked-in stacks.
+TWO_RECEIVERS = [{"name": "a", "kind": "slack"}, {"name": "b", "kind": "webhook"}]
+FIVE_RESERVED_NODES = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 5, "maxSize": 6, "diskSizeGib": 80}
+VARIANTS = [
+    ("dev", {"natGateways": "perAz", "alertReceivers": TWO_RECEIVERS}),
+    ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
+    ("prod", {"nodes": FIVE_RESERVED_NODES}),
+    ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
+]
+
+
+def bill_quantity(plan: Plan, pattern: str) -> float:
+    """Sum of the quantities of the bill items whose name matches `pattern` (0 when none)."""
+    return sum(item["quantity"] for item in plan.outputs["cost"]["items"] if re.fullmatch(pattern, item["item"]))
+
+
+def node_groups(plan: Plan) -> list[dict[str, Any]]:
+    return [group["inputs"] for group in plan.of_type(NODE_GROUP)]
+
+
+def disk_of(plan: Plan, group: dict[str, Any]) -> float:
+    """Root volume size of a node group, read from the launch template it names."""
+    template_id = group["launchTemplate"]["id"]
+    (template,) = [t for t in plan.of_type(LAUNCH_TEMPLATE) if f"{t['name']}-id" == template_id]
+    return template["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+
+
+def prometheus_volume_gib(plan: Plan) -> float:
+    spec = plan.one("kubernetes:helm.sh/v3:Release", MONITORING_RELEASE)["inputs"]["values"]["prometheus"][
+        "prometheusSpec"
+    ]
+    storage = spec.get("storageSpec")
+    if not storage:
+        return 0
+    size = storage["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
+    return spec["replicas"] * int(size.removesuffix("Gi"))
+
+
+def assert_bill_matches(plan: Plan) -> None:
+    groups = node_groups(plan)
+    assert bill_quantity(plan, "EKS control plane") == len(plan.of_type("aws:eks/cluster:Cluster")) == 1
+    spot = sum(g["scalingConfig"]["desiredSize"] for g in groups if g["capacityType"] == "SPOT")
+    on_demand = sum(g["scalingConfig"]["desiredSize"] for g in groups if g["capacityType"] == "ON_DEMAND")
+    assert bill_quantity(plan, r"node group spot") == spot
+    assert bill_quantity(plan, r"node group (on-demand-base|reserved.*)") == on_demand
+    assert bill_quantity(plan, r"node root volumes \(gp3\)") == sum(
+        g["scalingConfig"]["desiredSize"] * disk_of(plan, g) for g in groups
+    )
+    assert bill_quantity(plan, "NAT gateways") == len(plan.of_type("aws:ec2/natGateway:NatGateway"))
+    assert bill_quantity(plan, "public IPv4 addresses") == len(plan.of_type("aws:ec2/eip:Eip"))
+    assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
+    assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
+    assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_the_bill_counts_what_the_stack_declares(stack: str) -> None:
+    assert_bill_matches(stack_plan(stack))
+
+
+@pytest.mark.parametrize(("stack", "overrides"), VARIANTS)
+def test_the_bill_follows_a_changed_config(stack: str, overrides: dict[str, Any]) -> None:
+    plan = build_plan(stack, overrides)
+    assert plan.outputs["cost"] != stack_plan(stack).outputs["cost"]
+    assert_bill_matches(plan)
+
+
+def test_uncovered_reserved_nodes_are_billed_and_warned() -> None:
+    plan = build_plan("prod", {"nodes": FIVE_RESERVED_NODES})
+    assert bill_quantity(plan, r"node group reserved: uncovered on-demand") == 2
+    assert any("2" in warning and "reserv" in warning for warning in plan.warnings), plan.warnings
+
+
+def test_the_org_bill_prices_seats_and_the_registry() -> None:
+    plan = stack_plan("org")
+    assert bill_quantity(plan, "GitHub team plan") == 8
+    assert bill_quantity(plan, r"GitHub Container Registry \(ghcr\.io\)") == 1

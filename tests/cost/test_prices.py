@@ -1,0 +1,155 @@
+"""The price table: every figure sourced and dated, the figures the issue names, and unpriced config refused."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config.environment import EnvironmentConfig
+from components.config.stack_file import environment_configs, parse_stack_config
+from components.cost.prices import PRICES_PATH, load_prices, parse_prices
+from components.shared.errors import ConfigError
+from tests.config.test_config import raw_config
+
+LATEST_VALID_DATE = datetime.date(2026, 11, 30)
+REGIONS = ("us-east-1", "eu-west-1")
+STACK_INSTANCE_TYPES = ("m6i.large", "m6a.large", "m5.large", "m5a.large")
+ALTERNATIVE_INSTANCE_TYPES = ("t3.large", "t3a.large", "m7i.large", "m6i.xlarge", "m5.xlarge")
+
+
+def figures(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every figure of the raw table: a mapping holding a `usd` or `percent` value."""
+    if isinstance(node, dict):
+        if "usd" in node or "percent" in node:
+            yield path, node
+            return
+        for key, value in node.items():
+            yield from figures(value, f"{path}.{key}" if path else str(key))
+
+
+def raw_table() -> dict[str, Any]:
+    return yaml.safe_load(PRICES_PATH.read_text())
+
+
+def test_every_figure_has_a_source_url_and_an_iso_date_not_in_the_future() -> None:
+    found = list(figures(raw_table()))
+    # 2 regions x (2 EKS + 9 on-demand + 9 spot + 4 types x 6 reserved + 7 others) + 3 plans + GHCR
+    assert len(found) == 2 * (2 + 9 + 9 + 24 + 7) + 4
+    for path, figure in found:
+        assert re.match(r"^https://[a-z0-9.-]+\.(com|aws)/\S*$", figure.get("source", "")), path
+        assert isinstance(figure.get("asOf"), datetime.date), f"{path}: asOf must be an ISO date (YYYY-MM-DD)"
+        assert re.match(r"^\d{4}-\d{2}-\d{2}$", figure["asOf"].isoformat())
+        assert figure["asOf"] <= LATEST_VALID_DATE, path
+
+
+def test_aws_figures_come_from_aws_and_github_figures_from_github() -> None:
+    for path, figure in figures(raw_table()):
+        host = "github.com" if path.startswith("github") else "aws.amazon.com"
+        assert f"https://{host}/" in figure["source"] or f"https://docs.{host}/" in figure["source"], path
+
+
+def test_the_table_has_the_figures_the_issue_names() -> None:
+    prices = load_prices()
+    assert prices.hours_per_month == 730
+    for name in REGIONS:
+        region = prices.region(name)
+        assert (region.eks_control_plane.standard.usd, region.eks_control_plane.extended.usd) == (0.10, 0.60)
+        assert region.public_ipv4.usd == 0.005
+        assert region.secrets_manager_secret.usd == 0.40
+        assert region.kms_key.usd == 1.00
+        for instance_type in STACK_INSTANCE_TYPES + ALTERNATIVE_INSTANCE_TYPES:
+            assert region.on_demand(instance_type, "nodes.instanceTypes").usd > 0
+            assert 0 < region.spot_savings(instance_type, {}) < 100
+        for instance_type in STACK_INSTANCE_TYPES:
+            for term in (1, 3):
+                for option in ("no-upfront", "partial-upfront", "all-upfront"):
+                    rate = region.reserved(instance_type, term, option).usd
+                    # a reservation is cheaper than on-demand, and more so for a longer term or more upfront
+                    assert 0 < rate < region.on_demand(instance_type, "reservations").usd
+            term_one, term_three = region.ec2_reserved[instance_type][1], region.ec2_reserved[instance_type][3]
+            assert term_three.no_upfront.usd < term_one.no_upfront.usd
+            assert term_one.all_upfront.usd < term_one.partial_upfront.usd < term_one.no_upfront.usd
+    assert {plan: price.usd for plan, price in prices.github.plans.items()} == {"free": 0, "team": 4, "enterprise": 21}
+    assert prices.github.container_registry.usd == 0
+    assert "currently free" in (prices.github.container_registry.notes or "")
+
+
+def test_every_instance_type_of_the_stack_configs_is_priced() -> None:
+    for config in environment_configs().values():
+        region = load_prices().region(config.aws_region)
+        for instance_type in config.nodes.instance_types:
+            region.on_demand(instance_type, "nodes.instanceTypes")
+
+
+def test_a_figure_without_source_is_refused() -> None:
+    table = raw_table()
+    del table["regions"]["us-east-1"]["kmsKey"]["source"]
+    with pytest.raises(ConfigError, match=r"prices.yaml: regions.us-east-1.kmsKey.source: Field required"):
+        parse_prices(table, "data/prices.yaml")
+
+
+def test_a_region_without_prices_is_a_config_error_naming_stack_key_and_allowed() -> None:
+    raw = raw_config("dev", awsRegion="ap-south-1", availabilityZones='["ap-south-1a", "ap-south-1b"]')
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config("dev", raw)
+    assert str(caught.value) == (
+        "stack 'dev': config key 'pyairtable-infra:awsRegion' = 'ap-south-1': region 'ap-south-1' has no prices "
+        "in data/prices.yaml; priced regions: ['eu-west-1', 'us-east-1']"
+    )
+
+
+def test_an_instance_type_without_a_price_is_a_config_error() -> None:
+    nodes = {
+        "instanceTypes": ["c7g.large", "m6i.large", "m5.large"],
+        "minSize": 1,
+        "desiredSize": 2,
+        "maxSize": 4,
+        "diskSizeGib": 50,
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config("dev", raw_config("dev", nodes=json.dumps(nodes)))
+    message = str(caught.value)
+    assert "stack 'dev': config key 'pyairtable-infra:nodes.instanceTypes' = 'c7g.large'" in message
+    assert "no on-demand price" in message
+    assert "m6i.large" in message  # what is allowed
+
+
+def test_a_reservation_without_a_price_is_a_config_error() -> None:
+    nodes = {"instanceTypes": ["t3.large"], "minSize": 3, "desiredSize": 3, "maxSize": 6, "diskSizeGib": 80}
+    reservations = [{"instanceType": "t3.large", "count": 3, "termYears": 1, "paymentOption": "no-upfront"}]
+    raw = raw_config("prod", nodes=json.dumps(nodes), reservations=json.dumps(reservations))
+    with pytest.raises(ConfigError, match=r"'pyairtable-infra:reservations' = 't3.large': no reserved-instance price"):
+        parse_stack_config("prod", raw)
+
+
+BAD_SPOT_SAVINGS = [
+    ('{"m6i.large": 0}', ["spotSavingsPercent", "m6i.large: 0.0", "0 < percent < 100"]),
+    ('{"m6i.large": 100}', ["0 < percent < 100"]),
+    ('{"m6i.lrage": 50}', ["m6i.lrage", "did you mean"]),
+    ('{"t3.large": 50}', ["spotSavingsPercent", "not in nodes.instanceTypes", "m6i.large"]),
+]
+
+
+@pytest.mark.parametrize(("value", "fragments"), BAD_SPOT_SAVINGS)
+def test_bad_spot_savings_override_is_refused(value: str, fragments: list[str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config("dev", raw_config("dev", spotSavingsPercent=value))
+    message = str(caught.value)
+    assert "stack 'dev'" in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_spot_savings_override_is_optional_and_parsed() -> None:
+    config = parse_stack_config("dev", raw_config("dev", spotSavingsPercent='{"m5.large": 65.5}'))
+    assert isinstance(config, EnvironmentConfig)
+    assert config.spot_savings_percent == {"m5.large": 65.5}
+    default = parse_stack_config("dev", raw_config("dev"))
+    assert isinstance(default, EnvironmentConfig)
+    assert default.spot_savings_percent == {}

