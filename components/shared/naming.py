@@ -30,3 +30,42 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"
 
 ALERTMANAGER_SECRET = "alertmanager-receivers"
 """Kubernetes Secret holding one `<receiver>-url` key per configured Alertmanager receiver."""
+
+
+DEPLOY_WORKFLOW_REPOSITORY = "pyairtable-infra"
+"""The repository that owns the reusable deploy workflow (devops-owned, CODEOWNERS-guarded)."""
+
+DEPLOY_WORKFLOW_PATH = ".github/workflows/deploy.yml"
+"""Path of the reusable deploy workflow inside `DEPLOY_WORKFLOW_REPOSITORY`."""
+
+OIDC_SUBJECT_CLAIM_KEYS = ("repo", "context", "job_workflow_ref")
+"""The organization's customized OIDC subject template: AWS reads only `sub` and `aud`, so pinning
+the deploy workflow means putting `job_workflow_ref` into `sub` (GitHub joins the keys in this order)."""
+
+
+def deploy_workflow_ref(organization: str) -> str:
+    """`job_workflow_ref` of the reusable deploy workflow at `main`, as GitHub writes it into the token."""
+    return f"{organization}/{DEPLOY_WORKFLOW_REPOSITORY}/{DEPLOY_WORKFLOW_PATH}@refs/heads/main"
+
+
+def legacy_deploy_subject(organization: str, repository: str, environment: str) -> str:
+    """GitHub's default `sub` for a job bound to a GitHub environment (before the template applies)."""
+    return f"repo:{organization}/{repository}:environment:{environment}"
+
+
+def pinned_deploy_subject(organization: str, repository: str, environment: str) -> str:
+    """`sub` under `OIDC_SUBJECT_CLAIM_KEYS`: the repository, its environment and the pinned deploy workflow."""
+    return (
+        f"{legacy_deploy_subject(organization, repository, environment)}"
+        f":job_workflow_ref:{deploy_workflow_ref(organization)}"
+    )
+
+
+def service_deploy_role_name(environment: str, service: str) -> str:
+    """IAM role one service's deploy job assumes in one environment (at most 64 characters)."""
+    return f"pyairtable-{environment}-deploy-{service}"
+
+
+def service_deploy_role_arn(account_id: str, environment: str, service: str) -> str:
+    """ARN of `service_deploy_role_name` in the environment's account."""
+    return f"arn:aws:iam::{account_id}:role/{service_deploy_role_name(environment, service)}"
