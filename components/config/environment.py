@@ -20,6 +20,8 @@ from components.config.common import (
 )
 from components.cost.prices import UnpricedError, load_prices
 from components.network.vpc import subnet_layout
+from components.scaling.settings import ScalingSettings
+from components.traffic.settings import TrafficSettings, dns_name_problem
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
 # release calendar"). Extended support costs six times as much, so older versions are refused.
@@ -176,6 +178,10 @@ class EnvironmentConfig(FrozenModel):
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    traffic: TrafficSettings
+    """DNS zone, certificate, public host and WAF of the environment (`components.traffic`)."""
+    scaling: ScalingSettings
+    """Platform replicas and the nodes' off-hours (`components.scaling`)."""
 
     @property
     def environment(self) -> str:
@@ -391,6 +397,38 @@ class EnvironmentConfig(FrozenModel):
                 region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
         except UnpricedError as error:
             raise InvalidKeyError(error.key, error.value, error.message) from None
+        return self
+
+    @model_validator(mode="after")
+    def _traffic_and_scaling(self) -> EnvironmentConfig:
+        # The zone and the certificate are named after the environment: check the names AWS will see.
+        for name in (self.traffic.zone_name(self.environment), self.traffic.gateway_domain(self.environment)):
+            problem = dns_name_problem(name)
+            if problem:
+                raise InvalidKeyError("traffic.parentDomain", self.traffic.parent_domain, problem)
+        if self.environment == "prod":
+            if not self.traffic.web_application_firewall:
+                raise InvalidKeyError(
+                    "traffic.webApplicationFirewall", False, "prod's load balancer needs the WAF; allowed: true"
+                )
+            if self.scaling.platform_replicas < 2:
+                raise InvalidKeyError(
+                    "scaling.platformReplicas",
+                    self.scaling.platform_replicas,
+                    "prod runs every platform component on at least 2 replicas (a node loss must not stop it)",
+                )
+            if self.scaling.off_hours is not None:
+                raise InvalidKeyError(
+                    "scaling.offHours", self.scaling.off_hours.model_dump(by_alias=True), "prod runs around the clock; allowed: unset"
+                )
+        if self.capacity_strategy is CapacityStrategy.RESERVED and self.nodes.min_size < self.reserved_node_count:
+            # The autoscaler may scale down to minSize: below the reservation, reserved instances run nothing.
+            raise InvalidKeyError(
+                "nodes.minSize",
+                self.nodes.min_size,
+                f"capacityStrategy reserved keeps the {self.reserved_node_count} reserved nodes as the autoscaler's "
+                f"floor; allowed: minSize >= {self.reserved_node_count}",
+            )
         return self
 
     @property

@@ -92,11 +92,16 @@ class Service(_Frozen):
     secrets: tuple[ServiceSecret, ...] = ()
     required_approvals: Annotated[int, Field(alias="requiredApprovals", ge=1, le=6)] = 1
     """Approving reviews a pull request to the default branch needs."""
+    public: bool = False
+    """Reachable from the internet through the environment's load balancer (the gateway only); every
+    other service is reachable inside the cluster alone."""
 
     @model_validator(mode="after")
     def _check(self) -> Service:
         if self.deploys and (self.port is None or self.metrics_path is None):
             raise ValueError(f"service {self.name!r} deploys, so it needs `port` and `metricsPath`")
+        if self.public and not self.deploys:
+            raise ValueError(f"service {self.name!r} does not deploy, so it cannot be public")
         if not self.deploys and self.secrets:
             raise ValueError(f"service {self.name!r} does not deploy, so it cannot need run-time secrets")
         if not _REPOSITORY_NAME.match(self.repository):
@@ -183,6 +188,11 @@ class Catalog(_Frozen):
     def deployable(self) -> tuple[Service, ...]:
         """Services that run on the clusters."""
         return tuple(service for service in self.services if service.deploys)
+
+    @property
+    def public(self) -> tuple[Service, ...]:
+        """Services the load balancer exposes to the internet (the catalog's public entry)."""
+        return tuple(service for service in self.services if service.public)
 
     @property
     def registry_url(self) -> str:
