@@ -83,6 +83,15 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
         outputs["url"] = args.inputs.get("url", "")
     elif type_token == "aws:eks/nodeGroup:NodeGroup":
         outputs["nodeGroupName"] = f"{args.inputs.get('nodeGroupNamePrefix', '')}mock"
+        outputs["resources"] = [{"autoscalingGroups": [{"name": f"eks-{args.name}-asg"}]}]
+    elif type_token == "aws:route53/zone:Zone":
+        outputs |= {"zoneId": f"Z-{args.name}", "nameServers": [f"ns-{i}.awsdns.mock" for i in range(4)]}
+    elif type_token == "aws:route53/record:Record":
+        outputs["fqdn"] = args.inputs.get("name", "")
+    elif type_token == "aws:acm/certificate:Certificate":
+        # The zone and its wildcard share one validation record, as ACM answers.
+        record = {"resourceRecordName": f"_mock.{name}.", "resourceRecordType": "CNAME", "resourceRecordValue": "_mock.acm-validations.aws."}
+        outputs["domainValidationOptions"] = [{"domainName": name, **record}, {"domainName": f"*.{name}", **record}]
     elif type_token == "aws:ec2/launchTemplate:LaunchTemplate":
         outputs["latestVersion"] = 1
     elif type_token == "aws:kms/key:Key":

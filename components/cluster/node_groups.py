@@ -50,6 +50,9 @@ class NodeGroupsArgs:
     """Tags for the instances and volumes the groups launch (provider default tags do not reach them)."""
     wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Resources the nodes must not start before (the networking add-ons, so pods get addresses)."""
+    ignored_scaling_fields: Sequence[str] = ()
+    """`scalingConfig` fields an autoscaler or a schedule changes (`components.scaling.autoscaler`),
+    which Pulumi must leave alone so that a refresh shows no drift."""
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -128,12 +131,17 @@ class NodeGroups(pulumi.ComponentResource):
                     min_size=spec.min_size, desired_size=spec.desired_size, max_size=spec.max_size
                 ),
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                # EKS replaces nodes that report unhealthy (kubelet, networking, disk) instead of leaving them.
+                node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                     id=launch_template.id, version=launch_template.latest_version.apply(str)
                 ),
                 labels={CAPACITY_LABEL: spec.capacity_label},
                 opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[*attachments, *args.wait_for])
+                    child,
+                    pulumi.ResourceOptions(
+                        depends_on=[*attachments, *args.wait_for], ignore_changes=list(args.ignored_scaling_fields)
+                    ),
                 ),
             )
             self.node_groups.append(node_group)

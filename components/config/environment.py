@@ -402,10 +402,9 @@ class EnvironmentConfig(FrozenModel):
     @model_validator(mode="after")
     def _traffic_and_scaling(self) -> EnvironmentConfig:
         # The zone and the certificate are named after the environment: check the names AWS will see.
-        for name in (self.traffic.zone_name(self.environment), self.traffic.gateway_domain(self.environment)):
-            problem = dns_name_problem(name)
-            if problem:
-                raise InvalidKeyError("traffic.parentDomain", self.traffic.parent_domain, problem)
+        problem = dns_name_problem(self.traffic.zone_name(self.environment))
+        if problem:
+            raise InvalidKeyError("traffic.parentDomain", self.traffic.parent_domain, problem)
         if self.environment == "prod":
             if not self.traffic.web_application_firewall:
                 raise InvalidKeyError(

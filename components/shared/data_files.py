@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,3 +39,11 @@ def load_data_file(model: type[Model], path: Path) -> Model:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     return validate_data(model, data, str(path))
+
+
+def load_json(path: Path) -> object:
+    """Read a vendored JSON file (an upstream IAM policy); a missing or broken file is a `ConfigError`."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the vendored JSON: {error}") from None

@@ -1,4 +1,4 @@
-"""An environment stack (`dev`, `staging`, `prod`): network, EKS, secrets and monitoring in one AWS account."""
+"""An environment stack (`dev`, `staging`, `prod`): network, EKS, secrets, monitoring, traffic and scaling in one AWS account."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
 from components.network.vpc import Network, NetworkArgs
 from components.observability.monitoring import Monitoring, MonitoringArgs
+from components.scaling.autoscaler import Scaling, ScalingArgs, ignored_scaling_fields
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.secrets.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 from components.shared.catalog import Catalog
 from components.shared.naming import cluster_name, deploy_role_name
+from components.traffic.ingress import Traffic, TrafficArgs
 
 
 def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
@@ -93,6 +95,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
                 disk_size_gib=config.nodes.disk_size_gib,
                 uncovered_node_count=config.uncovered_node_count,
                 instance_tags=default_tags,
+                ignored_scaling_fields=ignored_scaling_fields(config),
             ),
         ),
         opts=aws_options,
@@ -133,7 +136,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             protect=protect,
         ),
     )
-    Monitoring(
+    monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
             config=config,
@@ -148,9 +151,39 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         ),
     )
 
+    traffic = Traffic(
+        "traffic",
+        TrafficArgs(
+            config=config,
+            catalog=catalog,
+            aws_provider=aws_provider,
+            kubernetes_provider=cluster.kubernetes_provider,
+            vpc_id=network.vpc_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            namespaces=service_namespaces.namespaces,
+            monitoring_release=monitoring.release,
+            protect=protect,
+        ),
+    )
+    Scaling(
+        "scaling",
+        ScalingArgs(
+            config=config,
+            aws_provider=aws_provider,
+            kubernetes_provider=cluster.kubernetes_provider,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            node_groups=list(zip(node_groups(config), cluster.node_groups.node_groups, strict=True)),
+            monitoring_release=monitoring.release,
+        ),
+    )
+
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeGroups", cluster.node_groups.summary)
     pulumi.export("deployRoleArn", deploy_access.role_arn)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    # The NS records to create in the parent zone (README "Traffic": zone, then delegation, then ACM).
+    pulumi.export("dnsZone", {"name": traffic.zone_name, "nameServers": traffic.name_servers})

@@ -1,8 +1,8 @@
 """Settings of the traffic capability (`pyairtable-infra:traffic`): the environment's DNS zone, TLS, WAF.
 
 One object-valued config key per environment stack. The zone is a delegated subdomain of a parent
-zone that lives outside these stacks (`<environment>.<parentDomain>`); the public entry of the
-catalog is served at `<gatewayHost>.<zone>`.
+zone that lives outside these stacks (`<environment>.<parentDomain>`); each public service of the
+catalog (the gateway) is served at `<service>.<zone>`, e.g. `gateway.dev.pyairtable.io`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from components.config.common import FrozenModel, Slug
+from components.config.common import FrozenModel
 
 # A DNS name of lower-case labels (no trailing dot); Route 53 and ACM take names this way.
 DNS_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -35,8 +35,6 @@ class TrafficSettings(FrozenModel):
 
     parent_domain: str = Field(alias="parentDomain", pattern=DNS_NAME_PATTERN)
     """The parent zone (outside these stacks) that delegates `<environment>.<parentDomain>` to this stack's zone."""
-    gateway_host: Slug = Field(alias="gatewayHost", default="api")
-    """Host label of the public entry: the gateway answers at `<gatewayHost>.<zone>`."""
     web_application_firewall: bool = Field(alias="webApplicationFirewall", default=False)
     """Attach a WAF web ACL with the AWS managed common rule set to the ALB (prod requires it)."""
     tls_policy: str = Field(alias="tlsPolicy", default=TLS_POLICIES[0])
@@ -59,9 +57,9 @@ class TrafficSettings(FrozenModel):
         """The environment's delegated zone, e.g. `dev.pyairtable.io`."""
         return f"{environment}.{self.parent_domain}"
 
-    def gateway_domain(self, environment: str) -> str:
-        """The public host name of the gateway, e.g. `api.dev.pyairtable.io`."""
-        return f"{self.gateway_host}.{self.zone_name(environment)}"
+    def public_host(self, environment: str, service: str) -> str:
+        """The public host name of a public service, e.g. `gateway.dev.pyairtable.io` (the certificate's wildcard covers it)."""
+        return f"{service}.{self.zone_name(environment)}"
 
 
 def dns_name_problem(name: str) -> str | None:
