@@ -19,6 +19,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.cluster.node_groups import NodeGroups, NodeGroupsArgs
 from components.config.environment import EKS_ADDONS
+from components.shared.controllers import zone_spread
 from components.shared.iam import (
     WEB_IDENTITY_AUDIENCE,
     policy_document,
@@ -38,7 +39,18 @@ EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = tuple(addon for addon in EKS_ADDONS if addon not in ADDONS_BEFORE_NODES)
 # NetworkPolicy objects are ignored unless the VPC CNI's network policy agent is on.
-ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
+ADDON_CONFIGURATION: dict[str, dict[str, object]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
+# Every pod resolves names through CoreDNS: never fewer than EKS's default two replicas.
+COREDNS_MINIMUM_REPLICAS = 2
+
+
+def coredns_configuration(replicas: int) -> dict[str, object]:
+    """The CoreDNS add-on's configuration values: replicas spread over zones, one disruption at a time."""
+    return {
+        "replicaCount": max(replicas, COREDNS_MINIMUM_REPLICAS),
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        "topologySpreadConstraints": zone_spread({"k8s-app": "kube-dns"}),
+    }
 STORAGE_CLASS_NAME = "gp3"
 
 
@@ -116,6 +128,8 @@ class ClusterArgs:
     """Protect the cluster and its KMS key from deletion (prod)."""
     node_groups: NodeGroupsArgs
     """The nodes (their `cluster_name` and `wait_for` are filled in here)."""
+    platform_replicas: int = COREDNS_MINIMUM_REPLICAS
+    """Replicas of the platform's components (`scaling.platformReplicas`); CoreDNS runs at least two."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -361,7 +375,9 @@ class Cluster(pulumi.ComponentResource):
         service_account_role_arn: pulumi.Input[str] | None = None,
     ) -> aws.eks.Addon:
         """One managed add-on at its pinned version; it takes over what EKS installed at creation."""
-        configuration = ADDON_CONFIGURATION.get(addon)
+        configuration = (
+            coredns_configuration(args.platform_replicas) if addon == "coredns" else ADDON_CONFIGURATION.get(addon)
+        )
         return aws.eks.Addon(
             f"{name}-{addon}",
             cluster_name=cluster.name,

@@ -410,6 +410,12 @@ class EnvironmentConfig(FrozenModel):
                 raise InvalidKeyError(
                     "traffic.webApplicationFirewall", False, "prod's load balancer needs the WAF; allowed: true"
                 )
+            if self.prometheus_replicas < 2:
+                raise InvalidKeyError(
+                    "prometheusReplicas",
+                    self.prometheus_replicas,
+                    "prod runs Prometheus and Alertmanager on at least 2 replicas (a node loss must not stop them)",
+                )
             if self.scaling.platform_replicas < 2:
                 raise InvalidKeyError(
                     "scaling.platformReplicas",
@@ -420,14 +426,6 @@ class EnvironmentConfig(FrozenModel):
                 raise InvalidKeyError(
                     "scaling.offHours", self.scaling.off_hours.model_dump(by_alias=True), "prod runs around the clock; allowed: unset"
                 )
-        if self.capacity_strategy is CapacityStrategy.RESERVED and self.nodes.min_size < self.reserved_node_count:
-            # The autoscaler may scale down to minSize: below the reservation, reserved instances run nothing.
-            raise InvalidKeyError(
-                "nodes.minSize",
-                self.nodes.min_size,
-                f"capacityStrategy reserved keeps the {self.reserved_node_count} reserved nodes as the autoscaler's "
-                f"floor; allowed: minSize >= {self.reserved_node_count}",
-            )
         return self
 
     @property

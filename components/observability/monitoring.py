@@ -33,6 +33,7 @@ from components.observability.rules import (
     slo_rule_spec,
 )
 from components.shared.catalog import Catalog
+from components.shared.controllers import disruption_budget, zone_spread
 from components.shared.errors import ConfigError
 from components.shared.naming import MONITORING_NAMESPACE
 
@@ -161,8 +162,11 @@ def monitoring_values(
     # Explicit selectors instead of the chart's implicit release-label default: the selection test
     # reads these, and objects in every namespace (the services' own) are selected by the label.
     selector = {"matchLabels": dict(SELECTION_LABELS)}
+    # A node or zone loss leaves one replica of each (prod runs two): spread and disruption budgets.
+    replicas, grafana_replicas = config.prometheus_replicas, config.scaling.platform_replicas
     return {
         "alertmanager": {
+            "podDisruptionBudget": disruption_budget(replicas),
             "config": alertmanager_config(config.alert_receivers, alertmanager_secret_name),
             "alertmanagerSpec": {
                 "replicas": config.prometheus_replicas,
@@ -170,6 +174,7 @@ def monitoring_values(
                 # Secret would keep the Alertmanager pods from starting.
                 "secrets": [alertmanager_secret_name] if config.alert_receivers else [],
                 "resources": COMPONENT_RESOURCES["alertmanager"],
+                "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "alertmanager"}),
             },
         },
         "prometheusOperator": {
@@ -178,7 +183,9 @@ def monitoring_values(
             "admissionWebhooks": {"patch": {"resources": COMPONENT_RESOURCES["webhook-patch-job"]}},
         },
         "prometheus": {
+            "podDisruptionBudget": disruption_budget(replicas),
             "prometheusSpec": {
+                "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "prometheus"}),
                 "replicas": config.prometheus_replicas,
                 "retention": config.prometheus_retention,
                 **_prometheus_storage(config, storage_class_name),
@@ -192,6 +199,11 @@ def monitoring_values(
             }
         },
         "grafana": {
+            # Dashboards and the admin login are provisioned, so replicas need no shared database;
+            # a user's session may have to log in again when the next request reaches the other pod.
+            "replicas": grafana_replicas,
+            "podDisruptionBudget": {"minAvailable": 1} if grafana_replicas > 1 else {},
+            "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "grafana"}),
             "admin": {
                 "existingSecret": grafana_admin_secret_name,
                 "userKey": "admin-user",

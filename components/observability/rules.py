@@ -18,7 +18,10 @@ Metric names the rules and dashboards read (DOCUMENTED_METRICS): the services' `
 kube-state-metrics' `kube_node_status_condition`, `kube_node_labels`, `kube_node_spec_unschedulable`,
 `kube_node_created` (nodes carry `pyairtable.io/capacity-type: spot|on-demand`, exposed by
 kube-state-metrics as `label_pyairtable_io_capacity_type`); the kubelet's
-`kubelet_volume_stats_available_bytes` and `kubelet_volume_stats_capacity_bytes`.
+`kubelet_volume_stats_available_bytes` and `kubelet_volume_stats_capacity_bytes`; for the traffic and
+scaling alerts, kube-state-metrics' `kube_pod_status_phase`, the load balancer controller's
+`controller_runtime_reconcile_errors_total`, external-dns' `external_dns_registry_errors_total` and
+`external_dns_source_errors_total`, and the cluster autoscaler's `cluster_autoscaler_failed_scale_ups_total`.
 """
 
 from __future__ import annotations
@@ -66,6 +69,11 @@ DOCUMENTED_METRICS = (
     "kube_node_created",
     "kubelet_volume_stats_available_bytes",
     "kubelet_volume_stats_capacity_bytes",
+    "kube_pod_status_phase",
+    "controller_runtime_reconcile_errors_total",
+    "external_dns_registry_errors_total",
+    "external_dns_source_errors_total",
+    "cluster_autoscaler_failed_scale_ups_total",
 )
 """Every metric an expression reads that no rule of ours records (see the module docstring)."""
 

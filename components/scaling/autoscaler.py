@@ -28,13 +28,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
-from components.config.environment import EnvironmentConfig
+from components.config.environment import CapacityStrategy, EnvironmentConfig
 from components.cost.bill_of_materials import NodeGroup
 from components.observability.rules import SELECTION_LABELS
 from components.shared.controllers import (
     ROLE_ARN_ANNOTATION,
+    AlertRulesArgs,
     HelmChart,
     ReleaseArgs,
+    alert_rules,
     controller_release,
     service_account_role,
     zone_spread,
@@ -153,7 +155,7 @@ def scaling_rule_spec() -> dict[str, Any]:
                     },
                     {
                         "alert": "ClusterAutoscalerFailedScaleUp",
-                        "expr": "sum(increase(cluster_autoscaler_failed_scale_ups_total[30m])) > 0",
+                        "expr": "sum(rate(cluster_autoscaler_failed_scale_ups_total[30m])) > 0",
                         "labels": {"severity": "warning"},
                         "annotations": {
                             "summary": "The cluster autoscaler failed to add nodes in the last 30 minutes",
@@ -184,6 +186,8 @@ class ScalingArgs:
     """Each declared node group with its layout (the off-hours schedule restores the layout's sizes)."""
     monitoring_release: pulumi.Resource
     """kube-prometheus-stack: its CRDs must exist before the charts' ServiceMonitors and our rules."""
+    monitoring_namespace: kubernetes.core.v1.Namespace
+    """The `monitoring` namespace (the alert rules go there)."""
 
 
 class Scaling(pulumi.ComponentResource):
@@ -219,18 +223,23 @@ class Scaling(pulumi.ComponentResource):
             ),
             kubernetes_options,
         )
+        if config.capacity_strategy is CapacityStrategy.RESERVED and config.nodes.min_size < config.reserved_node_count:
+            pulumi.log.warn(
+                f"nodes.minSize {config.nodes.min_size} is below the {config.reserved_node_count} reserved nodes: "
+                "the autoscaler may scale down to minSize and leave reserved instances running nothing",
+                resource=self,
+            )
         schedules = self._off_hours(name, args, aws_options)
-        kubernetes.apiextensions.CustomResource(
-            f"{name}-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name="scaling-alerts", namespace=MONITORING_NAMESPACE, labels=dict(SELECTION_LABELS)
+        alert_rules(
+            name,
+            AlertRulesArgs(
+                rule_name="scaling-alerts",
+                spec=scaling_rule_spec(),
+                monitoring_namespace=args.monitoring_namespace,
+                monitoring_release=args.monitoring_release,
+                selection_labels=SELECTION_LABELS,
             ),
-            spec=scaling_rule_spec(),
-            opts=pulumi.ResourceOptions.merge(
-                kubernetes_options, pulumi.ResourceOptions(depends_on=[args.monitoring_release])
-            ),
+            kubernetes_options,
         )
         self.register_outputs(
             {

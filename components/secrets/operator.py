@@ -24,6 +24,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.config.environment import EnvironmentConfig
 from components.shared.catalog import secret_prefix
+from components.shared.controllers import disruption_budget, zone_spread
 from components.shared.iam import policy_document, service_account_subject, web_identity_trust_policy
 from components.shared.naming import cluster_name
 
@@ -89,9 +90,18 @@ def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str
     )
 
 
-def helm_values(role_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Values of the external-secrets chart (tests check every key path against the chart's values.yaml)."""
+def helm_values(role_arn: pulumi.Input[str], replicas: int) -> dict[str, Any]:
+    """Values of the external-secrets chart (tests check every key path against the chart's values.yaml).
+
+    The controller and the webhook run `replicas` pods spread over zones, with a disruption budget
+    (the controller elects a leader); the cert controller only renews the webhook's certificate, so
+    one pod that is briefly rescheduled is enough.
+    """
     return {
+        "replicaCount": replicas,
+        "leaderElect": replicas > 1,
+        "podDisruptionBudget": disruption_budget(replicas),
+        "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": CHART}),
         # The chart renders the CRDs as templates, so `helm upgrade` also upgrades them.
         "installCRDs": True,
         "serviceAccount": {
@@ -100,7 +110,12 @@ def helm_values(role_arn: pulumi.Input[str]) -> dict[str, Any]:
             "annotations": {"eks.amazonaws.com/role-arn": role_arn},
         },
         "resources": CONTROLLER_RESOURCES,
-        "webhook": {"resources": WEBHOOK_RESOURCES},
+        "webhook": {
+            "resources": WEBHOOK_RESOURCES,
+            "replicaCount": replicas,
+            "podDisruptionBudget": disruption_budget(replicas),
+            "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": f"{CHART}-webhook"}),
+        },
         "certController": {"resources": CERT_CONTROLLER_RESOURCES},
     }
 
@@ -162,7 +177,7 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             # A failed install or upgrade rolls back instead of leaving a half-upgraded operator.
             atomic=True,
             cleanup_on_fail=True,
-            values=helm_values(role.arn),
+            values=helm_values(role.arn, config.scaling.platform_replicas),
             # The controller must be able to read secrets as soon as it starts.
             opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[policy])),
         )

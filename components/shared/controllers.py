@@ -102,3 +102,41 @@ def controller_release(name: str, args: ReleaseArgs, opts: pulumi.ResourceOption
         values=dict(args.values),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.depends_on))),
     )
+
+
+def disruption_budget(replicas: int) -> dict[str, Any]:
+    """A chart's `podDisruptionBudget` values: with two or more replicas a drain keeps one running.
+
+    With a single replica a budget of `minAvailable: 1` would block every node drain (and an
+    off-hours scale-down), so the budget is only enabled where there is a replica to spare.
+    """
+    return {"enabled": replicas > 1, "minAvailable": 1}
+
+
+@dataclass(frozen=True)
+class AlertRulesArgs:
+    """Where a capability's alert rules go: the monitoring namespace, after the release with the CRDs."""
+
+    rule_name: str
+    spec: Mapping[str, Any]
+    monitoring_namespace: kubernetes.core.v1.Namespace
+    monitoring_release: pulumi.Resource
+    selection_labels: Mapping[str, str]
+
+
+def alert_rules(name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions) -> kubernetes.apiextensions.CustomResource:
+    """A PrometheusRule in `monitoring` that Prometheus selects, created after kube-prometheus-stack's CRDs."""
+    return kubernetes.apiextensions.CustomResource(
+        f"{name}-alerts",
+        api_version="monitoring.coreos.com/v1",
+        kind="PrometheusRule",
+        metadata=kubernetes.meta.v1.ObjectMetaArgs(
+            name=args.rule_name,
+            namespace=args.monitoring_namespace.metadata.name,
+            labels=dict(args.selection_labels),
+        ),
+        spec=dict(args.spec),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[args.monitoring_release, args.monitoring_namespace])
+        ),
+    )

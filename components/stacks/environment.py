@@ -17,7 +17,7 @@ from components.scaling.autoscaler import Scaling, ScalingArgs, ignored_scaling_
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.secrets.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 from components.shared.catalog import Catalog
-from components.shared.naming import cluster_name, deploy_role_name
+from components.shared.naming import MONITORING_NAMESPACE, cluster_name, deploy_role_name
 from components.traffic.ingress import Traffic, TrafficArgs
 
 
@@ -87,6 +87,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             addon_versions=config.addon_versions,
             reclaim_volumes=protect,
             protect=protect,
+            platform_replicas=config.scaling.platform_replicas,
             node_groups=NodeGroupsArgs(
                 cluster_name=name_of_cluster,
                 kubernetes_version=config.kubernetes_version,
@@ -176,6 +177,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             oidc_issuer=cluster.oidc_issuer,
             node_groups=list(zip(node_groups(config), cluster.node_groups.node_groups, strict=True)),
             monitoring_release=monitoring.release,
+            monitoring_namespace=service_namespaces.namespaces[MONITORING_NAMESPACE],
         ),
     )
 

@@ -33,8 +33,10 @@ from components.observability.rules import SELECTION_LABELS
 from components.shared.catalog import Catalog, Service
 from components.shared.controllers import (
     ROLE_ARN_ANNOTATION,
+    AlertRulesArgs,
     HelmChart,
     ReleaseArgs,
+    alert_rules,
     controller_release,
     service_account_role,
     zone_spread,
@@ -261,7 +263,7 @@ class TrafficArgs:
     oidc_issuer: pulumi.Input[str]
     """The issuer without `https://`."""
     namespaces: Mapping[str, kubernetes.core.v1.Namespace]
-    """Namespaces by service name (the public services' Ingresses and policies go there)."""
+    """Namespaces by service name (the public services' Ingresses and policies go there), plus `monitoring`."""
     monitoring_release: pulumi.Resource
     """kube-prometheus-stack: its CRDs must exist before the charts' ServiceMonitors and our rules."""
     protect: bool
@@ -381,17 +383,16 @@ class Traffic(pulumi.ComponentResource):
             )
             for service in args.catalog.public
         ]
-        kubernetes.apiextensions.CustomResource(
-            f"{name}-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name="traffic-alerts", namespace=MONITORING_NAMESPACE, labels=dict(SELECTION_LABELS)
+        alert_rules(
+            name,
+            AlertRulesArgs(
+                rule_name="traffic-alerts",
+                spec=traffic_rule_spec(),
+                monitoring_namespace=args.namespaces[MONITORING_NAMESPACE],
+                monitoring_release=args.monitoring_release,
+                selection_labels=SELECTION_LABELS,
             ),
-            spec=traffic_rule_spec(),
-            opts=pulumi.ResourceOptions.merge(
-                kubernetes_options, pulumi.ResourceOptions(depends_on=[args.monitoring_release])
-            ),
+            kubernetes_options,
         )
         self.register_outputs(
             {

@@ -149,6 +149,8 @@ def test_protection_only_on_prod_cluster_vpc_keys_and_secrets(env_plan: Plan) ->
             ("aws:ec2/vpc:Vpc", "network-vpc"),
             ("aws:kms/key:Key", "eks-secrets"),
             ("aws:kms/key:Key", "secrets-key-key"),
+            # The public DNS zone: its name servers are delegated from the parent zone.
+            ("aws:route53/zone:Zone", "traffic-zone"),
             *secrets,
         }
         assert env_plan.one(CLUSTER)["inputs"]["deletionProtection"] is True

@@ -374,6 +374,8 @@ OPEN_PATHS = frozenset(
         "prometheus.prometheusSpec.ruleSelector",
         "grafana.podAnnotations",
         "grafana.lifecycleHooks",
+        # A PodDisruptionBudget spec fragment (default `{}`, its keys commented upstream).
+        "grafana.podDisruptionBudget",
     }
 )
 # Keys the grafana chart documents only as a commented-out line (`# podAnnotations: {}`); a test below
