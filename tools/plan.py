@@ -90,7 +90,11 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
         outputs["fqdn"] = args.inputs.get("name", "")
     elif type_token == "aws:acm/certificate:Certificate":
         # The zone and its wildcard share one validation record, as ACM answers.
-        record = {"resourceRecordName": f"_mock.{name}.", "resourceRecordType": "CNAME", "resourceRecordValue": "_mock.acm-validations.aws."}
+        record = {
+            "resourceRecordName": f"_mock.{name}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": "_mock.acm-validations.aws.",
+        }
         outputs["domainValidationOptions"] = [{"domainName": name, **record}, {"domainName": f"*.{name}", **record}]
     elif type_token == "aws:ec2/launchTemplate:LaunchTemplate":
         outputs["latestVersion"] = 1

@@ -51,6 +51,8 @@ def coredns_configuration(replicas: int) -> dict[str, object]:
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "topologySpreadConstraints": zone_spread({"k8s-app": "kube-dns"}),
     }
+
+
 STORAGE_CLASS_NAME = "gp3"
 
 

@@ -424,7 +424,9 @@ class EnvironmentConfig(FrozenModel):
                 )
             if self.scaling.off_hours is not None:
                 raise InvalidKeyError(
-                    "scaling.offHours", self.scaling.off_hours.model_dump(by_alias=True), "prod runs around the clock; allowed: unset"
+                    "scaling.offHours",
+                    self.scaling.off_hours.model_dump(by_alias=True),
+                    "prod runs around the clock; allowed: unset",
                 )
         return self
 

@@ -196,7 +196,7 @@ def monitoring_values(
                 "podMonitorSelector": selector,
                 "ruleSelectorNilUsesHelmValues": False,
                 "ruleSelector": selector,
-            }
+            },
         },
         "grafana": {
             # Dashboards and the admin login are provisioned, so replicas need no shared database;

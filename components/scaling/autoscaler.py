@@ -168,6 +168,11 @@ def scaling_rule_spec() -> dict[str, Any]:
     }
 
 
+def _auto_scaling_group_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
+    """The Auto Scaling group EKS created for a managed node group (one per group)."""
+    return str((resources[0].autoscaling_groups or [])[0].name)
+
+
 @dataclass(frozen=True)
 class ScalingArgs:
     """Inputs of `Scaling`."""
@@ -201,7 +206,9 @@ class Scaling(pulumi.ComponentResource):
 
         metrics_server = controller_release(
             f"{name}-metrics-server",
-            ReleaseArgs(chart=METRICS_SERVER, values=metrics_server_values(config), depends_on=[args.monitoring_release]),
+            ReleaseArgs(
+                chart=METRICS_SERVER, values=metrics_server_values(config), depends_on=[args.monitoring_release]
+            ),
             kubernetes_options,
         )
         role, policy = service_account_role(
@@ -257,7 +264,7 @@ class Scaling(pulumi.ComponentResource):
             return []
         schedules = []
         for layout, node_group in args.node_groups:
-            group_name = node_group.resources.apply(lambda resources: str(resources[0].autoscaling_groups[0].name))
+            group_name = node_group.resources.apply(_auto_scaling_group_name)
             for action, recurrence, sizes in (
                 ("stop", off_hours.stop_recurrence, (0, 0, 0)),
                 ("start", off_hours.start_recurrence, (layout.min_size, layout.desired_size, layout.max_size)),

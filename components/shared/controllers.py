@@ -124,7 +124,9 @@ class AlertRulesArgs:
     selection_labels: Mapping[str, str]
 
 
-def alert_rules(name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions) -> kubernetes.apiextensions.CustomResource:
+def alert_rules(
+    name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions
+) -> kubernetes.apiextensions.CustomResource:
     """A PrometheusRule in `monitoring` that Prometheus selects, created after kube-prometheus-stack's CRDs."""
     return kubernetes.apiextensions.CustomResource(
         f"{name}-alerts",

@@ -1,4 +1,4 @@
-"""An environment stack (`dev`, `staging`, `prod`): network, EKS, secrets, monitoring, traffic and scaling in one AWS account."""
+"""An environment stack (`dev`, `staging`, `prod`): network, EKS, secrets, monitoring, traffic, scaling."""
 
 from __future__ import annotations
 

@@ -76,7 +76,11 @@ def external_dns_policy(zone_arn: str) -> str:
             {
                 "Sid": "ChangeRecordsOfTheZone",
                 "Effect": "Allow",
-                "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+                "Action": [
+                    "route53:ChangeResourceRecordSets",
+                    "route53:ListResourceRecordSets",
+                    "route53:ListTagsForResources",
+                ],
                 "Resource": zone_arn,
             },
             {"Sid": "FindTheZone", "Effect": "Allow", "Action": "route53:ListHostedZones", "Resource": "*"},
@@ -190,7 +194,7 @@ def traffic_rule_spec() -> dict[str, Any]:
                         "labels": {"severity": "warning"},
                         "annotations": {
                             "summary": "The AWS Load Balancer Controller fails to reconcile {{ $labels.controller }}",
-                            "description": "Ingress changes do not reach the ALB; read the controller's logs in kube-system.",
+                            "description": "Ingress changes do not reach the ALB; read the controller's logs.",
                         },
                     },
                     {
@@ -215,10 +219,7 @@ def traffic_rule_spec() -> dict[str, Any]:
 def _web_acl(name: str, acl_name: str, opts: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
     """A regional web ACL allowing by default, blocking what the AWS managed common rule set matches."""
 
-    def visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
-        return aws.wafv2.WebAclVisibilityConfigArgs(
-            cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-        )
+    metrics = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True}
 
     return aws.wafv2.WebAcl(
         f"{name}-waf",
@@ -230,16 +231,18 @@ def _web_acl(name: str, acl_name: str, opts: pulumi.ResourceOptions) -> aws.wafv
             aws.wafv2.WebAclRuleArgs(
                 name="aws-managed-common",
                 priority=0,
-                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                ),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
                         vendor_name="AWS", name="AWSManagedRulesCommonRuleSet"
                     )
                 ),
-                visibility_config=visibility(f"{acl_name}-common"),
+                visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(metric_name=f"{acl_name}-common", **metrics),
             )
         ],
-        visibility_config=visibility(acl_name),
+        visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(metric_name=acl_name, **metrics),
         opts=opts,
     )
 
@@ -275,7 +278,7 @@ class Traffic(pulumi.ComponentResource):
 
     zone_name: str
     """The delegated zone, e.g. `dev.pyairtable.io`."""
-    name_servers: pulumi.Output[list[str]]
+    name_servers: pulumi.Output[Sequence[str]]
     """The zone's name servers: the NS record to create in the parent zone."""
     ingresses: list[kubernetes.networking.v1.Ingress]
     """One Ingress per public service."""
@@ -291,7 +294,7 @@ class Traffic(pulumi.ComponentResource):
         zone = aws.route53.Zone(
             f"{name}-zone",
             name=self.zone_name,
-            comment=f"Delegated from {config.traffic.parent_domain}; records written by external-dns and ACM validation",
+            comment=f"Delegated from {config.traffic.parent_domain}; records by external-dns and ACM validation",
             force_destroy=not args.protect,
             opts=pulumi.ResourceOptions.merge(aws_options, pulumi.ResourceOptions(protect=args.protect)),
         )

@@ -58,7 +58,7 @@ class TrafficSettings(FrozenModel):
         return f"{environment}.{self.parent_domain}"
 
     def public_host(self, environment: str, service: str) -> str:
-        """The public host name of a public service, e.g. `gateway.dev.pyairtable.io` (the certificate's wildcard covers it)."""
+        """The host name of a public service, e.g. `gateway.dev.pyairtable.io` (the wildcard certificate covers it)."""
         return f"{service}.{self.zone_name(environment)}"
 
 
