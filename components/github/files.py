@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from components.shared.catalog import (
     CI_JOB,
     CONTAINER_PUBLISH_WORKFLOW,
+    SERVICE_CHART_DIR,
     WORKFLOWS_DIR,
     Catalog,
     Kind,
@@ -195,6 +196,15 @@ def reusable_workflow_files() -> dict[str, str]:
     return {f".github/workflows/{path.name}": path.read_text() for path in sorted(WORKFLOWS_DIR.glob("*.yml"))}
 
 
+def service_chart_files() -> dict[str, str]:
+    """The service defaults chart by its path in `pyairtable-infra` (`deploy/service/<file>`)."""
+    return {
+        f"deploy/service/{path.relative_to(SERVICE_CHART_DIR).as_posix()}": path.read_text()
+        for path in sorted(SERVICE_CHART_DIR.rglob("*"))
+        if path.is_file()
+    }
+
+
 def repository_files(
     catalog: Catalog, service: Service, devops_team: str, *, seed_team_files: bool
 ) -> tuple[SeededFile, ...]:
@@ -214,5 +224,8 @@ def repository_files(
     if ci is not None:
         files.append(SeededFile(CI_WORKFLOW_PATH, ci, team_owned=False))
     if service.repository == INFRA_REPOSITORY:
-        files += [SeededFile(path, text, team_owned=False) for path, text in reusable_workflow_files().items()]
+        files += [
+            SeededFile(path, text, team_owned=False)
+            for path, text in {**reusable_workflow_files(), **service_chart_files()}.items()
+        ]
     return tuple(files)

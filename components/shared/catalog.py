@@ -22,6 +22,8 @@ from components.shared.paths import DATA_DIR, PROJECT_ROOT
 CATALOG_PATH = DATA_DIR / "services.yaml"
 WORKFLOWS_DIR = PROJECT_ROOT / "github" / "workflows"
 """The reusable GitHub Actions workflows, seeded into `pyairtable-infra/.github/workflows/`."""
+SERVICE_CHART_DIR = PROJECT_ROOT / "github" / "deploy" / "service"
+"""The service defaults chart, seeded into `pyairtable-infra/deploy/service/` (the deploy workflow renders it)."""
 
 CI_JOB = "ci"
 """The job id of every repository's `ci.yml` that calls its language's reusable workflow.

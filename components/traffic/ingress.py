@@ -29,7 +29,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.config.environment import EnvironmentConfig
 from components.network.vpc import subnet_layout
-from components.observability.rules import SELECTION_LABELS
+from components.observability.rules import SELECTION_LABELS, SERVICE_NAME_LABEL
 from components.shared.catalog import Catalog, Service
 from components.shared.controllers import (
     ROLE_ARN_ANNOTATION,
@@ -53,8 +53,6 @@ LOAD_BALANCER_CONTROLLER_POLICY = DATA_DIR / "upstream" / "aws-load-balancer-con
 LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 EXTERNAL_DNS_SERVICE_ACCOUNT = "external-dns"
 INGRESS_CLASS = "alb"
-SERVICE_NAME_LABEL = "app.kubernetes.io/name"
-"""The label every service's pods and Service carry (the service defaults chart sets it to the service name)."""
 HEALTH_CHECK_PATH = "/healthz"
 """The path the ALB's health checks (and the chart's probes) ask; every public service answers it."""
 CERTIFICATE_EXPIRY_DAYS = 30

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.config.stack_file import environment_configs
-from components.github.files import reusable_workflow_files
+from components.github.files import reusable_workflow_files, service_chart_files
 from components.shared.catalog import ENVIRONMENTS, load_catalog, workflow_job_names
 from components.shared.naming import cluster_name, deploy_role_arn
 from tools.plan import Plan, build_plan
@@ -143,7 +143,7 @@ def test_seeded_files(org_plan: Plan, repository: str) -> None:
     if service.language.value != "docs":
         expected.add(".github/workflows/ci.yml")
     if repository == "pyairtable-infra":
-        expected |= set(reusable_workflow_files())
+        expected |= set(reusable_workflow_files()) | set(service_chart_files())
     assert set(files) == expected
     for path, declared in files.items():
         team_owned = path in {"README.md", "CLAUDE.md"}
