@@ -14,13 +14,13 @@ from components.config.common import (
     DURATION_PATTERN,
     FrozenModel,
     InstanceType,
-    InvalidKeyError,
     Slug,
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
 from components.network.vpc import subnet_layout
 from components.scaling.settings import ScalingSettings
+from components.shared.errors import InvalidKeyError
 from components.traffic.settings import TrafficSettings, dns_name_problem
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
