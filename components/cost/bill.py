@@ -9,8 +9,12 @@ Output shape (a public interface, see docs/cost.md):
      asOf of the figures used>, "monthlyUsd", "onDemandMonthlyUsd", "savingsPercent", "budgetUsd",
      "overBudget", "items": [{"item", "quantity", "unit", "unitPriceUsd", "monthlyUsd", "note"}]}
 
-Money is computed in decimal and rounded to cents per item (half up); the totals are the sums of the
-rounded items, so the table adds up. A month is the table's `hoursPerMonth` (730) hours.
+A line under an off-hours schedule (`LineItem.running_share` below 1) costs its share of the month
+and its note says what the schedule saves against running around the clock; its on-demand
+comparison runs the same hours, so `savingsPercent` stays the saving of the capacity's pricing.
+
+Money is computed in decimal and rounded to cents per item (half up); the totals are the sums of
+the rounded items, so the table adds up. A month is the table's `hoursPerMonth` (730) hours.
 """
 
 from __future__ import annotations
@@ -46,22 +50,34 @@ class _Line:
     quote: Quote
 
     @property
-    def monthly(self) -> Decimal:
+    def around_the_clock(self) -> Decimal:
+        """What the units would cost running the whole month (no off-hours schedule)."""
         return _money(self.item.quantity * self.quote.unit_usd)
+
+    @property
+    def monthly(self) -> Decimal:
+        return _money(self.item.quantity * self.quote.unit_usd * self.item.running_share)
 
     @property
     def on_demand_monthly(self) -> Decimal:
         on_demand = self.quote.on_demand_unit_usd
-        return _money(self.item.quantity * (self.quote.unit_usd if on_demand is None else on_demand))
+        unit = self.quote.unit_usd if on_demand is None else on_demand
+        return _money(self.item.quantity * unit * self.item.running_share)
 
     def as_dict(self) -> dict[str, Any]:
+        schedule = ""
+        if self.item.running_share != 1:
+            schedule = (
+                f"running {float(self.item.running_share):.1%} of the month (scaling.offHours) saves "
+                f"${self.around_the_clock - self.monthly:,.2f} of ${self.around_the_clock:,.2f} around the clock"
+            )
         return {
             "item": self.item.item,
             "quantity": self.item.quantity,
             "unit": self.item.unit,
             "unitPriceUsd": float(self.quote.unit_usd.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
             "monthlyUsd": float(self.monthly),
-            "note": "; ".join(note for note in (self.item.note, self.quote.note) if note),
+            "note": "; ".join(note for note in (self.item.note, schedule, self.quote.note) if note),
         }
 
 

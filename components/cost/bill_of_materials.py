@@ -16,6 +16,7 @@ data/prices.yaml with source and date, append a `LineItem(..., Rate("<name>"), .
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from components.config.environment import CapacityStrategy, EnvironmentConfig, NatGateways, Reservation
@@ -31,6 +32,13 @@ from components.cost.prices import (
 )
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
+from components.traffic.billing import (
+    WAF_MANAGED_RULE_GROUPS,
+    certificate_alarm_count,
+    hosted_zone_count,
+    load_balancer_count,
+    web_acl_count,
+)
 
 KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager")
 """The customer-managed KMS keys of an environment: the EKS secrets envelope key and the Secrets Manager key."""
@@ -177,6 +185,15 @@ class LineItem:
     """Which figure of the price table prices one unit."""
     note: str = ""
     """Where the quantity comes from (config keys, the catalog)."""
+    running_share: Decimal = Decimal(1)
+    """Share of the month the units run: below 1 under dev's off-hours schedule (`scaling.offHours`)."""
+
+
+def node_running_share(config: EnvironmentConfig) -> Decimal:
+    """Share of the month the nodes (and their root volumes) exist: the working hours of `scaling.offHours`,
+    or all of it. The schedule scales every node group to zero outside them."""
+    off_hours = config.scaling.off_hours
+    return Decimal(1) if off_hours is None else Decimal(str(round(off_hours.running_share, 4)))
 
 
 def org_items(config: OrgConfig) -> list[LineItem]:
@@ -215,6 +232,7 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "GB-month",
             Rate("ebsGp3"),
             f"{node_count(config)} nodes x {config.nodes.disk_size_gib} GiB, encrypted",
+            running_share=node_running_share(config),
         ),
     ]
     nat_count = nat_gateway_count(config)
@@ -270,6 +288,7 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
         ),
+        *_traffic_items(config, catalog),
         LineItem(
             "CloudWatch Logs ingestion",
             config.log_ingestion_gib_per_month,
@@ -278,6 +297,78 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "estimate from logIngestionGibPerMonth (control-plane and flow logs); storage is not priced",
         ),
     ]
+    return items
+
+
+def _traffic_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineItem]:
+    """The ALB (hours and estimated capacity units), the Route 53 zone and its queries, the WAF, the alarm."""
+    traffic = config.traffic
+    items = []
+    load_balancers = load_balancer_count(catalog)
+    if load_balancers:
+        public = ", ".join(service.name for service in catalog.public)
+        items += [
+            LineItem(
+                "application load balancer",
+                load_balancers,
+                "load-balancer-month",
+                Rate("albHour", hourly=True),
+                f"internet-facing, for {public}",
+            ),
+            LineItem(
+                "load balancer capacity units",
+                load_balancers * traffic.load_balancer_capacity_units,
+                "LCU-month",
+                Rate("albLcuHour", hourly=True),
+                "estimate from traffic.loadBalancerCapacityUnits (average LCUs per hour)",
+            ),
+        ]
+    items += [
+        LineItem(
+            "Route 53 hosted zone",
+            hosted_zone_count(config),
+            "zone-month",
+            Rate("route53HostedZone"),
+            traffic.zone_name(config.environment),
+        ),
+        LineItem(
+            "Route 53 queries",
+            traffic.dns_queries_millions_per_month,
+            "million queries",
+            Rate("route53Queries"),
+            "estimate from traffic.dnsQueriesMillionsPerMonth (standard queries; alias queries to the ALB are free)",
+        ),
+    ]
+    acls = web_acl_count(config)
+    if acls:
+        items += [
+            LineItem(
+                "WAF web ACL", acls, "web-ACL-month", Rate("wafWebAcl"), "on the ALB (traffic.webApplicationFirewall)"
+            ),
+            LineItem(
+                "WAF rules",
+                acls * len(WAF_MANAGED_RULE_GROUPS),
+                "rule-month",
+                Rate("wafRule"),
+                ", ".join(WAF_MANAGED_RULE_GROUPS),
+            ),
+            LineItem(
+                "WAF requests",
+                traffic.waf_requests_millions_per_month,
+                "million requests",
+                Rate("wafRequests"),
+                "estimate from traffic.wafRequestsMillionsPerMonth",
+            ),
+        ]
+    items.append(
+        LineItem(
+            "certificate expiry alarm",
+            certificate_alarm_count(config),
+            "alarm-month",
+            Rate("cloudwatchAlarm"),
+            "CloudWatch alarm on the certificate's DaysToExpiry",
+        )
+    )
     return items
 
 
@@ -294,6 +385,7 @@ def _node_group_items(config: EnvironmentConfig) -> list[LineItem]:
                     SpotNodes(group.instance_types, config.spot_savings_percent),
                     f"SPOT across {', '.join(group.instance_types)}, priced at the mean of the types' spot prices "
                     "(on-demand x (1 - savings))",
+                    running_share=node_running_share(config),
                 )
             )
         elif group.role == "reserved":
@@ -307,6 +399,7 @@ def _node_group_items(config: EnvironmentConfig) -> list[LineItem]:
                     "node-month",
                     OnDemandNodes(instance_type),
                     f"ON_DEMAND {instance_type} (onDemandBaseCount {group.desired_size})",
+                    running_share=node_running_share(config),
                 )
             )
     return items
@@ -350,6 +443,7 @@ def _reserved_items(config: EnvironmentConfig, group: NodeGroup) -> list[LineIte
                 OnDemandNodes(instance_type),
                 f"{uncovered} of {group.desired_size} nodes uncovered by reservations, at the on-demand "
                 f"price of {instance_type} (the group's first type)",
+                running_share=node_running_share(config),
             )
         )
     return items

@@ -39,11 +39,12 @@ class TrafficSettings(FrozenModel):
     """Attach a WAF web ACL with the AWS managed common rule set to the ALB (prod requires it)."""
     tls_policy: str = Field(alias="tlsPolicy", default=TLS_POLICIES[0])
     """The ALB's HTTPS listener security policy (TLS 1.2 or later)."""
-    load_balancer_capacity_units: float = Field(alias="loadBalancerCapacityUnits", default=1.0, ge=0)
-    """Estimated ALB capacity units (LCU) used on average per hour, for the bill."""
-    dns_queries_millions_per_month: float = Field(alias="dnsQueriesMillionsPerMonth", default=1.0, ge=0)
+    load_balancer_capacity_units: int = Field(alias="loadBalancerCapacityUnits", default=1, ge=0)
+    """Estimated ALB capacity units (LCU) used on average per hour, for the bill (1 LCU: 25 new
+    connections a second, 3,000 active a minute, or 1 GB processed an hour)."""
+    dns_queries_millions_per_month: int = Field(alias="dnsQueriesMillionsPerMonth", default=1, ge=0)
     """Estimated Route 53 queries to the zone per month, in millions, for the bill."""
-    waf_requests_millions_per_month: float = Field(alias="wafRequestsMillionsPerMonth", default=1.0, ge=0)
+    waf_requests_millions_per_month: int = Field(alias="wafRequestsMillionsPerMonth", default=1, ge=0)
     """Estimated requests the WAF inspects per month, in millions, for the bill."""
 
     @field_validator("tls_policy")

@@ -99,6 +99,28 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
     volume = config.prometheus_replicas * config.prometheus_storage_gib
     if volume:
         items["Prometheus volumes (gp3)"] = money(volume * usd(rate(rates, "ebsGp3")))
+    return items | traffic_items(config)
+
+
+def traffic_items(config: EnvironmentConfig) -> dict[str, float]:
+    """The catalog's one public service behind one ALB, the zone and its queries, the WAF where on, the alarm."""
+    rates = load_prices().region(config.aws_region).rates
+    traffic = config.traffic
+    items = {
+        "application load balancer": money(monthly(rate(rates, "albHour"))),
+        "load balancer capacity units": money(
+            traffic.load_balancer_capacity_units * monthly(rate(rates, "albLcuHour"))
+        ),
+        "Route 53 hosted zone": money(usd(rate(rates, "route53HostedZone"))),
+        "Route 53 queries": money(traffic.dns_queries_millions_per_month * usd(rate(rates, "route53Queries"))),
+        "certificate expiry alarm": money(usd(rate(rates, "cloudwatchAlarm"))),
+    }
+    if traffic.web_application_firewall:
+        items |= {
+            "WAF web ACL": money(usd(rate(rates, "wafWebAcl"))),
+            "WAF rules": money(usd(rate(rates, "wafRule"))),
+            "WAF requests": money(traffic.waf_requests_millions_per_month * usd(rate(rates, "wafRequests"))),
+        }
     return items
 
 
@@ -120,6 +142,8 @@ def test_spot_bill_by_hand() -> None:
         alertReceivers=[{"name": "dev-alerts", "kind": "slack"}],
         logIngestionGibPerMonth=4,
         natDataGibPerMonth=10,
+        # Around the clock: tests/scaling prices dev's off-hours schedule.
+        scaling={"platformReplicas": 1},
     )
     assert isinstance(config, EnvironmentConfig)
     bill = bill_of(config)

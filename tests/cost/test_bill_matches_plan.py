@@ -72,6 +72,20 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
+    # Traffic: one ALB per Ingress group of internet-facing Ingresses (the controller creates it), the
+    # zone, the WAF's ACLs and their rules, the certificate alarm.
+    groups_of_public_ingresses = {
+        ingress["inputs"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/group.name"]
+        for ingress in plan.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+        if ingress["inputs"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    }
+    assert bill_quantity(plan, "application load balancer") == len(groups_of_public_ingresses)
+    assert bill_quantity(plan, "Route 53 hosted zone") == len(plan.of_type("aws:route53/zone:Zone"))
+    acls = plan.of_type("aws:wafv2/webAcl:WebAcl")
+    assert bill_quantity(plan, "WAF web ACL") == len(acls)
+    assert bill_quantity(plan, "WAF rules") == sum(len(acl["inputs"]["rules"]) for acl in acls)
+    alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert bill_quantity(plan, "certificate expiry alarm") == len(alarms)
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)

@@ -5,6 +5,7 @@ platform's disruption budgets and spread (prod: at least two replicas of each)."
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -279,3 +280,36 @@ def test_scaling_config_errors_name_the_key(stack: str, scaling: dict[str, Any],
 def test_running_share_counts_the_working_hours_of_the_week() -> None:
     config = _parse("dev", {"platformReplicas": 1, "offHours": OFF_HOURS})
     assert config.scaling.off_hours.running_share == pytest.approx(2 * 10 / 168)
+
+
+def _hours_of(cron: str) -> tuple[float, int]:
+    """(hour of day, number of weekdays) of a `minute hour * * days` recurrence."""
+    minute, hour, _, _, days = cron.split()
+    return int(hour) + int(minute) / 60, len(days.split(","))
+
+
+def test_dev_off_hours_schedule_is_in_the_bill() -> None:
+    """The share of the month the bill charges dev's nodes for is the share the plan's schedule runs them."""
+    plan = stack_plan("dev")
+    actions = {s["inputs"]["scheduledActionName"]: s["inputs"]["recurrence"] for s in plan.of_type(SCHEDULE)}
+    (stop, days), (start, _) = _hours_of(actions["off-hours-stop"]), _hours_of(actions["off-hours-start"])
+    share = days * (stop - start) / (7 * 24)
+    assert 0 < share < 1
+    items = {item["item"]: item for item in plan.outputs["cost"]["items"]}
+    for name in ("node group spot", "node root volumes (gp3)"):
+        item = items[name]
+        around_the_clock = item["quantity"] * item["unitPriceUsd"]
+        assert item["monthlyUsd"] == pytest.approx(around_the_clock * share, abs=0.01), name
+        assert f"running {share:.1%} of the month (scaling.offHours)" in item["note"], name
+        saved, full = (
+            float(x.replace(",", "")) for x in re.findall(r"saves \$([\d,.]+) of \$([\d,.]+)", item["note"])[0]
+        )
+        assert full == pytest.approx(around_the_clock, abs=0.01) and saved == pytest.approx(
+            full - item["monthlyUsd"], abs=0.01
+        )
+
+
+def test_stacks_without_off_hours_bill_their_nodes_around_the_clock() -> None:
+    for stack in ("staging", "prod"):
+        assert "offHours" not in json.dumps(stack_plan(stack).outputs["cost"])
+        assert all("scaling.offHours" not in item["note"] for item in stack_plan(stack).outputs["cost"]["items"])
