@@ -77,6 +77,15 @@ IDENTITY: dict[str, Identity] = {
     "aws:secretsmanager/secret:Secret": _named_or_prefixed("name", "namePrefix"),
     # Two versions of one secret would take AWSCURRENT from each other on every update.
     "aws:secretsmanager/secretVersion:SecretVersion": _fields("secretId"),
+    # Traffic and scaling. Route 53 creates a second zone of the same name without complaint: two
+    # zones of one name would split the records between them.
+    "aws:route53/zone:Zone": _fields("name"),
+    "aws:route53/record:Record": _fields("name", "type", "zoneId"),
+    "aws:acm/certificateValidation:CertificateValidation": _fields("certificateArn"),
+    "aws:wafv2/webAcl:WebAcl": _fields("name", "scope"),
+    "aws:sns/topic:Topic": _named_or_prefixed("name", "namePrefix"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _named_or_prefixed("name", "namePrefix"),
+    "aws:autoscaling/schedule:Schedule": _fields("scheduledActionName", "autoscalingGroupName"),
     # GitHub: scoped by the organization (the provider's owner) or by repository.
     "github:index/repository:Repository": _fields("name"),
     "github:index/team:Team": _fields("name"),
@@ -111,6 +120,8 @@ NO_PHYSICAL_NAME = frozenset(
         "aws:ec2/routeTable:RouteTable",
         "aws:ec2/vpc:Vpc",
         "aws:kms/key:Key",
+        # ACM gives every certificate its own ARN, even for a domain that already has one.
+        "aws:acm/certificate:Certificate",
         # State only: nothing outside Pulumi's state.
         "random:index/randomPassword:RandomPassword",
         "time:index/rotating:Rotating",
