@@ -35,10 +35,11 @@ from components.shared.controllers import (
     ROLE_ARN_ANNOTATION,
     AlertRulesArgs,
     HelmChart,
+    IrsaControllerArgs,
     ReleaseArgs,
     alert_rules,
     controller_release,
-    service_account_role,
+    irsa_controller,
     zone_spread,
 )
 from components.shared.data_files import load_json
@@ -211,23 +212,20 @@ class Scaling(pulumi.ComponentResource):
             ),
             kubernetes_options,
         )
-        role, policy = service_account_role(
+        autoscaler = irsa_controller(
             f"{name}-cluster-autoscaler",
-            role_name=f"{cluster_name(config.environment)}-cluster-autoscaler",
-            description="Cluster autoscaler: sets the desired size of this cluster's node groups (IRSA).",
-            service_account=CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
-            oidc_provider_arn=args.oidc_provider_arn,
-            oidc_issuer=args.oidc_issuer,
-            policy=cluster_autoscaler_policy(config.environment),
-            opts=aws_options,
-        )
-        autoscaler = controller_release(
-            f"{name}-cluster-autoscaler",
-            ReleaseArgs(
+            IrsaControllerArgs(
                 chart=CLUSTER_AUTOSCALER,
-                values=cluster_autoscaler_values(config, role_arn=role.arn),
-                depends_on=[policy, args.monitoring_release],
+                role_name=f"{cluster_name(config.environment)}-cluster-autoscaler",
+                description="Cluster autoscaler: sets the desired size of this cluster's node groups (IRSA).",
+                service_account=CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+                policy=cluster_autoscaler_policy(config.environment),
+                values=lambda role_arn: cluster_autoscaler_values(config, role_arn=role_arn),
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_issuer=args.oidc_issuer,
+                wait_for=[args.monitoring_release],
             ),
+            aws_options,
             kubernetes_options,
         )
         if config.capacity_strategy is CapacityStrategy.RESERVED and config.nodes.min_size < config.reserved_node_count:

@@ -10,7 +10,7 @@ back instead of leaving a half-upgraded controller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,44 @@ def controller_release(name: str, args: ReleaseArgs, opts: pulumi.ResourceOption
         max_history=10,
         values=dict(args.values),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(args.depends_on))),
+    )
+
+
+@dataclass(frozen=True)
+class IrsaControllerArgs:
+    """A controller with its own IAM role: the chart, the role, and the values that name the role."""
+
+    chart: HelmChart
+    role_name: str
+    description: str
+    service_account: str
+    policy: pulumi.Input[str]
+    values: Callable[[pulumi.Output[str]], Mapping[str, Any]]
+    """The chart's values given the role's ARN (the service account's IRSA annotation)."""
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    wait_for: Sequence[pulumi.Resource] = ()
+    """What the release must come after besides its policy (kube-prometheus-stack's CRDs)."""
+
+
+def irsa_controller(
+    name: str, args: IrsaControllerArgs, aws_options: pulumi.ResourceOptions, kubernetes_options: pulumi.ResourceOptions
+) -> kubernetes.helm.v3.Release:
+    """The controller's role and policy, then its release (which waits for the policy)."""
+    role, role_policy = service_account_role(
+        name,
+        role_name=args.role_name,
+        description=args.description,
+        service_account=args.service_account,
+        oidc_provider_arn=args.oidc_provider_arn,
+        oidc_issuer=args.oidc_issuer,
+        policy=args.policy,
+        opts=aws_options,
+    )
+    return controller_release(
+        name,
+        ReleaseArgs(chart=args.chart, values=args.values(role.arn), depends_on=[role_policy, *args.wait_for]),
+        kubernetes_options,
     )
 
 

@@ -35,10 +35,9 @@ from components.shared.controllers import (
     ROLE_ARN_ANNOTATION,
     AlertRulesArgs,
     HelmChart,
-    ReleaseArgs,
+    IrsaControllerArgs,
     alert_rules,
-    controller_release,
-    service_account_role,
+    irsa_controller,
     zone_spread,
 )
 from components.shared.data_files import load_json
@@ -329,42 +328,36 @@ class Traffic(pulumi.ComponentResource):
         )
         self._certificate_alarm(name, config, certificate, aws_options)
 
-        controller_role, controller_policy = service_account_role(
+        controller = irsa_controller(
             f"{name}-load-balancer-controller",
-            role_name=f"{cluster_name(environment)}-load-balancer-controller",
-            description="AWS Load Balancer Controller: ALBs, target groups and their security groups (IRSA).",
-            service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
-            oidc_provider_arn=args.oidc_provider_arn,
-            oidc_issuer=args.oidc_issuer,
-            policy=load_balancer_controller_policy(),
-            opts=aws_options,
-        )
-        controller = controller_release(
-            f"{name}-load-balancer-controller",
-            ReleaseArgs(
+            IrsaControllerArgs(
                 chart=LOAD_BALANCER_CONTROLLER,
-                values=load_balancer_controller_values(config, vpc_id=args.vpc_id, role_arn=controller_role.arn),
-                depends_on=[controller_policy, args.monitoring_release],
+                role_name=f"{cluster_name(environment)}-load-balancer-controller",
+                description="AWS Load Balancer Controller: ALBs, target groups and their security groups (IRSA).",
+                service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+                policy=load_balancer_controller_policy(),
+                values=lambda role_arn: load_balancer_controller_values(config, vpc_id=args.vpc_id, role_arn=role_arn),
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_issuer=args.oidc_issuer,
+                wait_for=[args.monitoring_release],
             ),
+            aws_options,
             kubernetes_options,
         )
-        dns_role, dns_policy = service_account_role(
+        external_dns = irsa_controller(
             f"{name}-external-dns",
-            role_name=f"{cluster_name(environment)}-external-dns",
-            description=f"external-dns: records of {self.zone_name} only (IRSA).",
-            service_account=EXTERNAL_DNS_SERVICE_ACCOUNT,
-            oidc_provider_arn=args.oidc_provider_arn,
-            oidc_issuer=args.oidc_issuer,
-            policy=zone.arn.apply(external_dns_policy),
-            opts=aws_options,
-        )
-        external_dns = controller_release(
-            f"{name}-external-dns",
-            ReleaseArgs(
+            IrsaControllerArgs(
                 chart=EXTERNAL_DNS,
-                values=external_dns_values(config, zone_id=zone.zone_id, role_arn=dns_role.arn),
-                depends_on=[dns_policy, args.monitoring_release],
+                role_name=f"{cluster_name(environment)}-external-dns",
+                description=f"external-dns: records of {self.zone_name} only (IRSA).",
+                service_account=EXTERNAL_DNS_SERVICE_ACCOUNT,
+                policy=zone.arn.apply(external_dns_policy),
+                values=lambda role_arn: external_dns_values(config, zone_id=zone.zone_id, role_arn=role_arn),
+                oidc_provider_arn=args.oidc_provider_arn,
+                oidc_issuer=args.oidc_issuer,
+                wait_for=[args.monitoring_release],
             ),
+            aws_options,
             kubernetes_options,
         )
 
