@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
-from components.shared.catalog import load_catalog
+from components.shared.catalog import load_catalog, parse_catalog
 from components.shared.errors import ConfigError
 from components.shared.naming import cluster_name
 from components.traffic.ingress import (
@@ -341,3 +341,13 @@ def test_traffic_config_errors_name_the_key_and_what_is_allowed(
         _parse(stack, **change)
     assert f"stack '{stack}'" in str(error.value)
     assert message in str(error.value)
+
+
+def test_catalog_public_defaults_to_false_and_needs_a_deployed_service() -> None:
+    catalog = load_catalog()
+    assert [service.name for service in catalog.services if service.public] == ["gateway"]
+    data = catalog.model_dump(by_alias=True)
+    docs = next(service for service in data["services"] if not service["deploys"])
+    docs["public"] = True
+    with pytest.raises(ConfigError, match=f"service '{docs['name']}' does not deploy, so it cannot be public"):
+        parse_catalog(data)
