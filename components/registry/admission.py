@@ -42,6 +42,7 @@ WARN_ONLY_ENVIRONMENTS = frozenset({"dev"})
 _NAME = "[a-z0-9]+([._-][a-z0-9]+)*"
 _SEMVER = "(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-[0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?"
 _DIGEST = "@sha256:[0-9a-f]{64}"
+_TAG = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 
 # Resources whose pod template (or the pod itself) the policy checks, with where the pod spec lives.
 RESOURCE_RULES = (
@@ -68,13 +69,16 @@ def _literal(text: str) -> str:
 
 
 def allowed_image_pattern(organization: str, account_id: str, region: str) -> str:
-    """RE2 pattern of an admitted image: an allowed path, then a semver tag, a digest, or both."""
+    """RE2 pattern of an admitted image: an allowed path, then a semver tag or a digest.
+
+    With a digest, any tag may stand before it: the runtime pulls the digest, the tag is a comment.
+    """
     paths = (
         f"{REGISTRY_HOST}/{organization.lower()}",
         f"{pull_through_cache_registry(account_id, region)}/{PULL_THROUGH_CACHE_PREFIX}/{organization.lower()}",
     )
     prefix = "(" + "|".join(_literal(path) for path in paths) + ")"
-    return f"^{prefix}/{_NAME}((:{_SEMVER})?{_DIGEST}|:{_SEMVER})$"
+    return f"^{prefix}/{_NAME}((:{_TAG})?{_DIGEST}|:{_SEMVER})$"
 
 
 def validation_expression(pattern: str) -> str:
