@@ -199,6 +199,8 @@ class ImageAdmissionArgs:
     """The cluster's provider."""
     monitoring_release: pulumi.Resource
     """kube-prometheus-stack's release: the PrometheusRule needs its CRDs and its rule selector."""
+    monitoring_namespace: pulumi.Resource
+    """The `monitoring` namespace the PrometheusRule lives in."""
 
 
 class ImageAdmission(pulumi.ComponentResource):
@@ -227,6 +229,8 @@ class ImageAdmission(pulumi.ComponentResource):
                 name="registry-token-expiry", namespace=MONITORING_NAMESPACE, labels=dict(SELECTION_LABELS)
             ),
             spec=token_expiry_rule_spec(args.token_expires_on, args.expiry_warning_days),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.monitoring_release])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[args.monitoring_namespace, args.monitoring_release])
+            ),
         )
         self.register_outputs({"policyName": POLICY_NAME, "validationActions": validation_actions(args.environment)})

@@ -18,7 +18,7 @@ from components.registry.pull_path import PullThroughCache, PullThroughCacheArgs
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.secrets.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 from components.shared.catalog import Catalog
-from components.shared.naming import cached_image_repository, cluster_name, deploy_role_name
+from components.shared.naming import MONITORING_NAMESPACE, cached_image_repository, cluster_name, deploy_role_name
 
 
 def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
@@ -175,6 +175,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             expiry_warning_days=config.registry.expiry_warning_days,
             kubernetes_provider=cluster.kubernetes_provider,
             monitoring_release=monitoring.release,
+            monitoring_namespace=service_namespaces.namespaces[MONITORING_NAMESPACE],
         ),
     )
 
