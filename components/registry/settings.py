@@ -54,7 +54,7 @@ class Publishing(FrozenModel):
 
     builds_per_month: int = Field(alias="buildsPerMonth", ge=0)
     """Image builds per month across all services (pushes to main plus release tags)."""
-    minutes_per_build: float = Field(alias="minutesPerBuild", gt=0, le=360)
+    minutes_per_build: int = Field(alias="minutesPerBuild", gt=0, le=360)
     """Billed Linux runner minutes per build (multi-arch build, push, attestations)."""
 
 
@@ -77,7 +77,7 @@ class CacheSettings(FrozenModel):
 
     keep_images_per_repository: int = Field(alias="keepImagesPerRepository", ge=1, le=1000)
     """Cached images kept per service (an ECR lifecycle rule); an expired one is fetched again on its next pull."""
-    stored_gib: float = Field(alias="storedGib", ge=0)
+    stored_gib: int = Field(alias="storedGib", ge=0)
     """Estimated GiB the cache stores (for the bill): images kept x services x compressed image size."""
 
 
