@@ -10,6 +10,7 @@ from typing import Any
 import celpy
 import pytest
 from celpy import celtypes
+from celpy.adapter import json_to_cel
 
 from components.config.environment import EnvironmentConfig
 from components.config.stack_file import environment_configs
@@ -44,7 +45,7 @@ def _program(expression: str) -> celpy.Runner:
 def admitted(spec: dict[str, Any], obj: dict[str, Any]) -> bool:
     """Evaluate the declared variables in order, then every validation, as the API server does."""
     variables = celtypes.MapType({})
-    activation: dict[str, Any] = {"object": celpy.json_to_cel(obj)}
+    activation: dict[str, Any] = {"object": json_to_cel(obj)}
     for variable in spec["variables"]:
         value = _program(variable["expression"]).evaluate({**activation, "variables": variables})
         variables[celtypes.StringType(variable["name"])] = value
