@@ -92,10 +92,15 @@ def pull_through_cache_registry(account_id: str, region: str) -> str:
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
 
 
+def cached_registry_path(account_id: str, region: str, organization: str) -> str:
+    """Where an environment's nodes pull the organization's images: its cache of `ghcr.io/<organization>`."""
+    return f"{pull_through_cache_registry(account_id, region)}/{PULL_THROUGH_CACHE_PREFIX}/{organization}"
+
+
 def cached_image_repository(account_id: str, region: str, organization: str, service: str) -> str:
     """The image a deploy to an environment references: the cache path of `image_repository`.
 
     e.g. `111111111111.dkr.ecr.us-east-1.amazonaws.com/ghcr/pyairtable/gateway` caches
     `ghcr.io/pyairtable/gateway`; deploys add `@sha256:<digest>` (the publish workflow's output).
     """
-    return f"{pull_through_cache_registry(account_id, region)}/{PULL_THROUGH_CACHE_PREFIX}/{organization}/{service}"
+    return f"{cached_registry_path(account_id, region, organization)}/{service}"

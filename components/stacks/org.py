@@ -32,7 +32,7 @@ def org_stack(config: OrgConfig, catalog: Catalog) -> None:
         ),
         opts=with_github,
     )
-    environment_variables = deploy_variables(environment_configs())
+    environment_variables = deploy_variables(environment_configs(), catalog.organization)
     repositories = {
         service.repository: GitHubRepository(
             service.repository,

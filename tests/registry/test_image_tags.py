@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.github.files import reusable_workflow_files
+from components.github.files import RELEASE_TAG_PATTERN, render_ci_workflow, reusable_workflow_files
 from components.registry import image_tags
-from components.registry.image_tags import PublishError, main, plan_publish
-from components.shared.catalog import CONTAINER_PUBLISH_WORKFLOW, WORKFLOWS_DIR
+from components.registry.image_tags import SEMVER_GIT_TAG, PublishError, main, plan_publish
+from components.shared.catalog import CONTAINER_PUBLISH_WORKFLOW, WORKFLOWS_DIR, load_catalog
 from components.shared.naming import REGISTRY_HOST
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -157,3 +157,16 @@ def test_the_seeded_workflow_runs_this_very_module() -> None:
     run = next(step["run"] for step in steps if step.get("id") == "plan")
     source = Path(image_tags.__file__).read_text()
     assert run == f"python3 - <<'PYTHON'\n{source}PYTHON\n"
+
+
+def test_every_caller_grants_what_the_publish_job_needs_and_releases_trigger_it() -> None:
+    # A called workflow's job gets at most what its caller's job grants: a missing scope fails the run.
+    catalog = load_catalog()
+    needed = _publish_workflow((WORKFLOWS_DIR / CONTAINER_PUBLISH_WORKFLOW).read_text())["jobs"]["publish"]
+    for service in catalog.deployable:
+        text = render_ci_workflow(catalog, service)
+        assert text is not None
+        caller = yaml.safe_load(text)
+        assert caller["jobs"]["publish"]["permissions"] == needed["permissions"], service.name
+        assert caller[True]["push"]["tags"] == [RELEASE_TAG_PATTERN]
+    assert SEMVER_GIT_TAG.match("v1.2.3") and not SEMVER_GIT_TAG.match("v1.2")

@@ -113,3 +113,17 @@ def test_the_image_repositories_output_is_derived_from_the_catalog(environment: 
         service.name: cached_image_repository(account, region, CATALOG.organization, service.name)
         for service in CATALOG.deployable
     }
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_deploys_are_told_the_path_the_environment_serves(environment: str) -> None:
+    # The org stack writes IMAGE_REGISTRY into each repository's GitHub environment from the stack files;
+    # the environment stack serves the same path: neither reads the other's state.
+    registries = {
+        v["inputs"]["value"]
+        for v in stack_plan("org").of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+        if v["inputs"]["variableName"] == "IMAGE_REGISTRY" and v["inputs"]["environment"] == environment
+    }
+    (registry,) = registries
+    served = stack_plan(environment).outputs["imageRepositories"]
+    assert served == {service.name: f"{registry}/{service.name}" for service in CATALOG.deployable}
