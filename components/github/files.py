@@ -115,7 +115,7 @@ def render_readme(catalog: Catalog, service: Service) -> str:
         facts += [
             f"Image: `{service.image(catalog.registry, catalog.organization)}`",
             f"Serves HTTP on port {service.port}, Prometheus metrics on `{service.metrics_path}`",
-            "Deploys through `.github/workflows/release.yml` to dev, staging and prod (prod: dispatched by devops only)",
+            "Deploys through `.github/workflows/release.yml` to dev, staging and prod (prod: devops only)",
         ]
     if service.code_from:
         facts.append("Code from: " + ", ".join(f"`{source}`" for source in service.code_from))
