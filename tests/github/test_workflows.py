@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.github.files import render_ci_workflow
+from components.github.files import render_ci_workflow, render_release_workflow
 from components.shared.catalog import WORKFLOWS_DIR, load_catalog
 from components.shared.paths import PROJECT_ROOT
 from tools.plan import Plan
@@ -111,17 +111,25 @@ def rendered_ci(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     paths = []
     catalog = load_catalog()
     for service in catalog.services:
-        text = render_ci_workflow(catalog, service)
-        if text is not None:
-            path = directory / f"{service.repository}.yml"
-            path.write_text(text)
-            paths.append(path)
-    assert len(paths) == 9  # every repository but pyairtable-docs
+        for kind, render in (("ci", render_ci_workflow), ("release", render_release_workflow)):
+            text = render(catalog, service)
+            if text is not None:
+                path = directory / f"{service.repository}-{kind}.yml"
+                path.write_text(text)
+                paths.append(path)
+    # ci.yml in every repository but pyairtable-docs, release.yml in every deployable one.
+    assert len(paths) == 9 + len(catalog.deployable)
     return paths
 
 
-def test_the_three_reusable_workflows_exist() -> None:
-    assert [path.name for path in WORKFLOWS] == ["container-publish.yml", "go-service.yml", "python-service.yml"]
+def test_the_reusable_workflows_exist() -> None:
+    assert [path.name for path in WORKFLOWS] == [
+        "container-publish.yml",
+        "deploy.yml",
+        "go-service.yml",
+        "python-service.yml",
+        "release-gate.yml",
+    ]
 
 
 def test_workflows_pass_actionlint(rendered_ci: list[Path]) -> None:
@@ -156,15 +164,21 @@ def test_reusable_workflow_rules(path: Path) -> None:
     assert triggers is not None and list(triggers) == ["workflow_call"]
     assert workflow["permissions"] == {}, "no permissions by default; each job asks for what it needs"
     for job_id, job in workflow["jobs"].items():
-        assert job["permissions"].get("contents") == "read", job_id
-        assert set(job["permissions"]) <= {"contents", "packages"}, job_id
+        if "uses" in job:  # a call of another reusable workflow of the organization, by branch
+            assert job["uses"].startswith("pyairtable/pyairtable-infra/.github/workflows/"), job_id
+            assert job["permissions"] == {}, job_id
+            continue
+        assert job["permissions"].get("contents") in ("read", None), job_id
+        assert set(job["permissions"]) <= {"contents", "packages", "id-token"}, job_id
+        # Only the deploy job asks GitHub for an OIDC token (the deploy role's trust reads it).
+        assert ("id-token" in job["permissions"]) == (path.name == "deploy.yml" and job_id == "deploy"), job_id
         assert "timeout-minutes" in job, job_id
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"{path.name}:{job_id}: pass expressions through env:"
             if "uses" in step:
                 assert step.get("with", {}).get("persist-credentials") is False or "checkout" not in step["uses"]
     for line in path.read_text().splitlines():
-        if re.match(r"^\s*(-\s+)?uses:", line):
+        if re.match(r"^\s*(-\s+)?uses:", line) and "uses: pyairtable/" not in line:
             assert PINNED_USES.match(line), f"{path.name}: not pinned to a full SHA with a # vX.Y.Z comment: {line}"
 
 
@@ -174,15 +188,25 @@ def test_only_publishing_asks_for_packages_write() -> None:
             assert (job["permissions"].get("packages") == "write") == (path.name == "container-publish.yml")
 
 
+def test_the_registry_host_of_a_deploy_is_a_literal() -> None:
+    deploy = (WORKFLOWS_DIR / "deploy.yml").read_text()
+    assert "image.repository=ghcr.io/${GITHUB_REPOSITORY_OWNER}/${SERVICE}" in deploy
+    assert "REGISTRY" not in deploy
+
+
 def test_every_variable_a_workflow_reads_is_declared(org_plan: Plan, rendered_ci: list[Path]) -> None:
     used = {
         name
         for path in [*WORKFLOWS, *rendered_ci]
         for name in re.findall(r"\$\{\{\s*vars\.([A-Z_]+)\s*\}\}", path.read_text())
     }
-    assert used == {"REGISTRY", "REGISTRY_HOST"}
-    declared = {
+    organization = {
         v["inputs"]["variableName"]
         for v in org_plan.of_type("github:index/actionsOrganizationVariable:ActionsOrganizationVariable")
     }
-    assert used <= declared
+    environment = {
+        v["inputs"]["variableName"]
+        for v in org_plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    assert {"REGISTRY", "PROD_RELEASERS", "DEPLOY_READER_APP_ID", "AWS_DEPLOY_ROLE_ARN"} <= used
+    assert used <= organization | environment, used - organization - environment
