@@ -39,6 +39,7 @@ REPO_OIDC = (
     "ActionsRepositoryOidcSubjectClaimCustomizationTemplate"
 )
 ORG_RULESET = "github:index/organizationRuleset:OrganizationRuleset"
+ORG_VARIABLE = "github:index/actionsOrganizationVariable:ActionsOrganizationVariable"
 TEAMS = STACK_FILE["pyairtable-infra:teams"]
 
 
@@ -74,7 +75,9 @@ def run_gate(environment: str, actor: str, *, event: str = "workflow_dispatch", 
     workflow = yaml.safe_load((WORKFLOWS_DIR / "release-gate.yml").read_text())
     (step,) = workflow["jobs"]["authorize"]["steps"]
     releasers = next(
-        v["inputs"]["value"] for v in build_plan_variables() if v["inputs"]["variableName"] == "PROD_RELEASERS"
+        v["inputs"]["value"]
+        for v in stack_plan("org").of_type(ORG_VARIABLE)
+        if v["inputs"]["variableName"] == "PROD_RELEASERS"
     )
     bash = shutil.which("bash")
     assert bash and shutil.which("jq"), "bash and jq run the gate (both are on GitHub's runners)"
