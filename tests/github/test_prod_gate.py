@@ -27,6 +27,7 @@ from components.shared.naming import (
     legacy_deploy_subject,
     pinned_deploy_subject,
 )
+from tests.conftest import stack_plan
 from tests.github.test_organization import GITHUB, STACK_FILE
 from tests.github.test_repositories import DEPLOYMENT_POLICY, ENVIRONMENT, FILE, RULESET, TEAM_REPOSITORY, under
 from tools.plan import Plan, build_plan
