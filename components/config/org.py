@@ -85,9 +85,9 @@ class OrgConfig(FrozenModel):
             ),
         ]
         if catalog.deployable:
-            used += [("environments", "private"), ("environmentBranchPolicies", "private")]
+            used.extend((("environments", "private"), ("environmentBranchPolicies", "private")))
         if self.secret_scanning:
-            used += [("secretScanning", "private"), ("pushProtection", "private")]
+            used.extend((("secretScanning", "private"), ("pushProtection", "private")))
         return used
 
     @model_validator(mode="after")

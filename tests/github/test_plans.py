@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.github.plans import PLANS_PATH, load_plan_table, shortfalls
+from components.github.plans import PLANS_PATH, FeatureName, Visibility, load_plan_table, shortfalls
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tests.github.test_organization import GITHUB, parse_org
@@ -100,7 +100,7 @@ def test_what_the_plan_cannot_enforce_is_refused_with_the_alternative(
 def test_secret_protection_add_on_makes_github_scanning_acceptable_on_team_only() -> None:
     with_add_on = {"secretScanning": True, "github": {**GITHUB, "addOns": ["secretProtection"]}}
     assert parse_org(with_add_on).secret_scanning is True
-    used = [("secretScanning", "private")]
+    used: list[tuple[FeatureName, Visibility]] = [("secretScanning", "private")]
     assert shortfalls(TABLE, "free", ("secretProtection",), used)  # cannot be bought on free
     assert shortfalls(TABLE, "enterprise", (), used)  # Enterprise alone does not include it
     assert not shortfalls(TABLE, "enterprise", ("secretProtection",), used)
