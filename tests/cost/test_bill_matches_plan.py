@@ -11,8 +11,14 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
+from components.config.org import OrgConfig
+from components.config.stack_file import encode_config_value, parse_stack_config, stack_file_config
+from components.cost.bill_of_materials import org_items
+from components.cost.prices import load_prices
 from components.shared.catalog import ENVIRONMENTS
+from components.shared.paths import PROJECT_ROOT
 from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
 
@@ -94,5 +100,31 @@ def test_uncovered_reserved_nodes_are_billed_and_warned() -> None:
 
 def test_the_org_bill_prices_seats_and_the_registry() -> None:
     plan = stack_plan("org")
-    assert bill_quantity(plan, "GitHub team plan") == 8
+    config = parse_stack_config("org", stack_file_config("org")[0])
+    assert isinstance(config, OrgConfig)
+    assert bill_quantity(plan, "GitHub team plan") == config.github_seats
+    assert bill_quantity(plan, "GitHub Secret Protection") == 0  # no add-on configured
     assert bill_quantity(plan, r"GitHub Container Registry \(ghcr\.io\)") == 1
+
+
+def test_enterprise_seats_and_secret_protection_are_priced_per_committer() -> None:
+    github = yaml.safe_load((PROJECT_ROOT / "Pulumi.org.yaml").read_text())["config"]["pyairtable-infra:github"]
+    overrides = {
+        "githubPlan": "enterprise",
+        "secretScanning": True,
+        "github": {**github, "addOns": ["secretProtection"]},
+    }
+    config = parse_stack_config(
+        "org",
+        {
+            **stack_file_config("org")[0],
+            **{f"pyairtable-infra:{k}": encode_config_value(v) for k, v in overrides.items()},
+        },
+    )
+    assert isinstance(config, OrgConfig)
+    items = {item.item: item for item in org_items(config)}
+    people = len({login.casefold() for login in config.all_logins()})
+    assert items["GitHub enterprise plan"].quantity == config.github_seats
+    assert items["GitHub Secret Protection"].quantity == people
+    prices = load_prices()
+    assert prices.quote(items["GitHub Secret Protection"].price).unit_usd == prices.github.rate("secretProtection").usd
