@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from components.config.org import OrgConfig
 from components.github.files import DEPLOY_READER_SECRET
@@ -22,11 +24,23 @@ GH_MISSING = 127
 GITHUB_PLAN_NAMES = {"free": {"free"}, "team": {"team"}, "enterprise": {"enterprise", "business_plus"}}
 
 
-def _organization(context: PreflightContext) -> tuple[OrgConfig | None, CheckResult | None, str]:
-    """The org config, or the result that skips a check on any other stack."""
-    if not isinstance(context.config, OrgConfig):
-        return None, CheckResult("github", "skip", f"stack {context.stack!r} declares no GitHub resource"), ""
-    return context.config, None, load_catalog().organization
+OrgCheckBody = Callable[[PreflightContext, str, OrgConfig, str], CheckResult]
+
+
+def org_check(name: str) -> Callable[[OrgCheckBody], Check]:
+    """A check of the org stack named `name`: skipped on the environment stacks; the body gets the
+    context, the name, the org config and the organization's login."""
+
+    def wrap(body: OrgCheckBody) -> Check:
+        @functools.wraps(body)
+        def check(context: PreflightContext) -> CheckResult:
+            if not isinstance(context.config, OrgConfig):
+                return CheckResult(name, "skip", f"stack {context.stack!r} declares no GitHub resource")
+            return body(context, name, context.config, load_catalog().organization)
+
+        return check
+
+    return wrap
 
 
 def _organization_facts(context: PreflightContext, name: str, organization: str) -> tuple[dict, CheckResult | None]:
@@ -42,12 +56,9 @@ def _organization_facts(context: PreflightContext, name: str, organization: str)
         return {}, CheckResult(name, "fail", f"gh api orgs/{organization} answered no JSON")
 
 
-def two_factor_required(context: PreflightContext) -> CheckResult:
+@org_check("github two-factor authentication required")
+def two_factor_required(context: PreflightContext, name: str, config: OrgConfig, organization: str) -> CheckResult:
     """Members must use two-factor authentication; pulumi-github cannot set it, so it is checked here."""
-    name = "github two-factor authentication required"
-    config, skipped, organization = _organization(context)
-    if config is None:
-        return skipped or CheckResult(name, "skip", "")
     facts, problem = _organization_facts(context, name, organization)
     if problem:
         return problem
@@ -62,12 +73,9 @@ def two_factor_required(context: PreflightContext) -> CheckResult:
     )
 
 
-def plan_matches_config(context: PreflightContext) -> CheckResult:
+@org_check("github plan matches githubPlan")
+def plan_matches_config(context: PreflightContext, name: str, config: OrgConfig, organization: str) -> CheckResult:
     """GitHub bills the plan `githubPlan` declares: every protection of the stack was checked against it."""
-    name = "github plan matches githubPlan"
-    config, skipped, organization = _organization(context)
-    if config is None:
-        return skipped or CheckResult(name, "skip", "")
     facts, problem = _organization_facts(context, name, organization)
     if problem:
         return problem
@@ -85,12 +93,9 @@ def plan_matches_config(context: PreflightContext) -> CheckResult:
     )
 
 
-def automation_credentials(context: PreflightContext) -> CheckResult:
+@org_check("github automation credentials")
+def automation_credentials(context: PreflightContext, name: str, config: OrgConfig, organization: str) -> CheckResult:
     """The provider's credentials are in the environment: the App's key, or a token in trial mode."""
-    name = "github automation credentials"
-    config, skipped, _ = _organization(context)
-    if config is None:
-        return skipped or CheckResult(name, "skip", "")
     if config.github.auth is AuthMode.TOKEN:
         if context.environ.get("GITHUB_TOKEN"):
             return CheckResult(
@@ -109,12 +114,9 @@ def automation_credentials(context: PreflightContext) -> CheckResult:
     )
 
 
-def deploy_reader_secret(context: PreflightContext) -> CheckResult:
+@org_check("github deploy reader secret")
+def deploy_reader_secret(context: PreflightContext, name: str, config: OrgConfig, organization: str) -> CheckResult:
     """The chart reader's key is an organization secret, set by an owner: the deploy workflow needs it."""
-    name = "github deploy reader secret"
-    config, skipped, organization = _organization(context)
-    if config is None:
-        return skipped or CheckResult(name, "skip", "")
     result = context.run(["gh", "api", f"orgs/{organization}/actions/secrets/{DEPLOY_READER_SECRET}"])
     if result.returncode == GH_MISSING:
         return CheckResult(name, "skip", "the GitHub CLI (gh) is not installed", "install gh and `gh auth login`")
