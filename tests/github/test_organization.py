@@ -14,6 +14,7 @@ from components.shared.catalog import WORKFLOWS_DIR, load_catalog, parse_catalog
 from components.shared.errors import ConfigError
 from components.shared.naming import OIDC_SUBJECT_CLAIM_KEYS
 from components.shared.paths import PROJECT_ROOT
+from components.stacks.org import github_provider
 from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
 
@@ -119,9 +120,10 @@ def test_prod_releasers_are_the_devops_team_from_config(org_plan: Plan) -> None:
 def test_provider_authenticates_as_the_app_and_token_mode_is_plain() -> None:
     (provider,) = stack_plan("org").of_type("pulumi:providers:github")
     assert provider["inputs"]["appAuth"] == "[secret]"  # ids from config, the key from GITHUB_APP_PEM_FILE
-    token_github = {**GITHUB, "auth": "token"}
-    (token_provider,) = build_plan("org", {"github": token_github}).of_type("pulumi:providers:github")
-    assert "appAuth" not in token_provider["inputs"]
+    token_mode = parse_org({"github": {**GITHUB, "auth": "token"}})
+    plan = build_plan("org", program=lambda: github_provider(token_mode, load_catalog(), {"GITHUB_TOKEN": "x"}))
+    (token_provider,) = plan.of_type("pulumi:providers:github")
+    assert "appAuth" not in token_provider["inputs"]  # the provider reads GITHUB_TOKEN itself
     assert stack_file_config("org")[0]["pyairtable-infra:githubPlan"] == "team"
 
 

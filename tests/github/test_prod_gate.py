@@ -71,10 +71,20 @@ def code_owners(codeowners: str, path: str) -> list[str]:
     return owners
 
 
-def run_gate(environment: str, actor: str, *, event: str = "workflow_dispatch", ref: str = "refs/heads/main") -> int:
-    """Run the release gate's script as the runner would, with the plan's PROD_RELEASERS."""
-    workflow = yaml.safe_load((WORKFLOWS_DIR / "release-gate.yml").read_text())
-    (step,) = workflow["jobs"]["authorize"]["steps"]
+Case = tuple[str, str, str, str]
+"""(environment, triggering actor, event, ref) of one dispatch."""
+HARNESS = """
+while IFS=$'\\t' read -r ENVIRONMENT TRIGGERING_ACTOR EVENT REF; do
+  ( export ENVIRONMENT TRIGGERING_ACTOR EVENT REF; eval "$GATE" ) >/dev/null 2>&1
+  echo $?
+done
+"""
+
+
+def gate_verdicts(cases: list[Case]) -> list[int]:
+    """The release gate's own script, run as the runner would (bash, jq, the plan's PROD_RELEASERS),
+    once per case in one shell: the exit status of each."""
+    (step,) = yaml.safe_load((WORKFLOWS_DIR / "release-gate.yml").read_text())["jobs"]["authorize"]["steps"]
     releasers = next(
         v["inputs"]["value"]
         for v in stack_plan("org").of_type(ORG_VARIABLE)
@@ -82,15 +92,16 @@ def run_gate(environment: str, actor: str, *, event: str = "workflow_dispatch", 
     )
     bash = shutil.which("bash")
     assert bash and shutil.which("jq"), "bash and jq run the gate (both are on GitHub's runners)"
-    environ = {
-        "PATH": os.environ["PATH"],
-        "ENVIRONMENT": environment,
-        "EVENT": event,
-        "REF": ref,
-        "RELEASERS": releasers,
-        "TRIGGERING_ACTOR": actor,
-    }
-    return subprocess.run([bash, "-c", step["run"]], env=environ, capture_output=True, check=False).returncode
+    environ = {"PATH": os.environ["PATH"], "RELEASERS": releasers, "GATE": step["run"]}
+    lines = "".join("\t".join(case) + "\n" for case in cases)
+    done = subprocess.run([bash, "-c", HARNESS], env=environ, input=lines, capture_output=True, text=True, check=True)
+    verdicts = [int(line) for line in done.stdout.split()]
+    assert len(verdicts) == len(cases)
+    return verdicts
+
+
+def dispatch(environment: str, actor: str, event: str = "workflow_dispatch", ref: str = "refs/heads/main") -> Case:
+    return (environment, actor, event, ref)
 
 
 @pytest.mark.parametrize("repository", DEPLOYABLE)
@@ -141,27 +152,33 @@ def test_prod_takes_main_only(org_plan: Plan, repository: str) -> None:
 def test_who_can_dispatch_what() -> None:
     devops = logins("devops")
     assert len(devops) >= 3
-    for team in TEAMS:
-        for login in logins(team):
-            allowed = team == "devops"
-            assert (run_gate("prod", login) == 0) is allowed, (team, login)
-            assert run_gate("staging", login) == 0  # staging and dev: the branch policy is the gate
-    assert run_gate("prod", devops[0].upper()) == 0  # logins ignore case
-    # Not by a push or a merge, not from a branch, not by someone outside the list.
-    assert run_gate("prod", devops[0], event="push") != 0
-    assert run_gate("prod", devops[0], ref="refs/heads/feature") != 0
-    assert run_gate("prod", devops[0], ref="refs/tags/v1.0.0") != 0
-    assert run_gate("prod", "ops-lead-impostor") != 0
+    people = [(team, login) for team in TEAMS for login in logins(team)]
+    cases = [dispatch(environment, login) for _, login in people for environment in ("prod", "staging")]
+    refused = [
+        dispatch("prod", devops[0], event="push"),  # not by a push or a merge
+        dispatch("prod", devops[0], ref="refs/heads/feature"),  # not from a branch
+        dispatch("prod", devops[0], ref="refs/tags/v1.0.0"),  # not from a tag
+        dispatch("prod", "ops-lead-impostor"),  # not by anyone outside the list
+    ]
+    verdicts = gate_verdicts([*cases, dispatch("prod", devops[0].upper()), *refused])
+    for index, (team, login) in enumerate(people):
+        prod, staging = verdicts[2 * index], verdicts[2 * index + 1]
+        assert (prod == 0) is (team == "devops"), (team, login)
+        assert staging == 0, login  # staging and dev: the environment's branch policy is the gate
+    assert verdicts[len(cases)] == 0  # logins ignore case
+    assert all(verdict != 0 for verdict in verdicts[len(cases) + 1 :])
 
 
 def test_the_owning_teams_alone_cannot_reach_prod() -> None:
     """Every owning team but devops: no member may dispatch prod, and none is a code owner of the path."""
     releasers = {login.casefold() for login in logins("devops")}
+    owners: set[str] = set()
     for service in CATALOG.deployable:
         assert service.owner != "devops"
-        owners = {login.casefold() for login in logins(service.owner)}
-        assert not owners & releasers, service.name
-        assert all(run_gate("prod", login) != 0 for login in owners)
+        team = {login.casefold() for login in logins(service.owner)}
+        assert not team & releasers, service.name
+        owners |= team
+    assert all(verdict != 0 for verdict in gate_verdicts([dispatch("prod", login) for login in sorted(owners)]))
 
 
 def test_the_deploy_job_is_bound_to_the_environment_and_the_service_role() -> None:
@@ -246,6 +263,6 @@ def test_infrastructure_prod_up_has_the_same_gate(org_plan: Plan) -> None:
     }
     assert policies == {"org": "main", "dev": "main", "staging": "main", "prod": "main"}
     # The release gate is reusable: the infrastructure's up workflow calls it with its stack name.
-    assert run_gate("prod", logins("platform")[0]) != 0
+    assert gate_verdicts([dispatch("prod", logins("platform")[0])]) != [0]
     assert org_plan.outputs["prodGate"]["releasers"] == sorted(logins("devops"), key=str.casefold)
     assert stack_file_config("org")[0]["pyairtable-infra:branchProtection"] == "rulesets"

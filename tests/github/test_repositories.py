@@ -4,6 +4,7 @@ files, deploy environments and team permissions, for every repository of the cat
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -274,3 +275,15 @@ def test_team_permissions(org_plan: Plan, repository: str) -> None:
 
 def test_permissions_use_numeric_team_ids(org_plan: Plan) -> None:
     assert all(t["inputs"]["teamId"].isdigit() for t in org_plan.of_type(TEAM_REPOSITORY))
+
+
+def test_every_file_under_github_deploy_is_seeded_into_the_infrastructure_repository(tmp_path: Path) -> None:
+    assert deploy_files(tmp_path / "missing") == {}  # issue 15's chart not there yet: nothing seeded
+    chart = tmp_path / "deploy"
+    (chart / "service" / "templates").mkdir(parents=True)
+    (chart / "service" / "Chart.yaml").write_text("name: service\n")
+    (chart / "service" / "templates" / "deployment.yaml").write_text("kind: Deployment\n")
+    assert deploy_files(chart) == {
+        "deploy/service/Chart.yaml": "name: service\n",
+        "deploy/service/templates/deployment.yaml": "kind: Deployment\n",
+    }
