@@ -58,7 +58,10 @@ def org_stack(config: OrgConfig, catalog: Catalog) -> None:
         for service in catalog.services
     }
     workflows = [
-        seeded_file.content for files in seeded.values() for seeded_file in files if ".yml" in seeded_file.path
+        seeded_file.content
+        for files in seeded.values()
+        for seeded_file in files
+        if seeded_file.path.startswith(".github/workflows/")
     ]
     organization = GitHubOrganization(
         catalog.organization,
