@@ -12,7 +12,6 @@ import fnmatch
 import os
 import shutil
 import subprocess
-from functools import cache
 
 import pytest
 import yaml
@@ -28,9 +27,17 @@ from components.shared.naming import (
     pinned_deploy_subject,
 )
 from tests.conftest import stack_plan
-from tests.github.test_organization import GITHUB, STACK_FILE
-from tests.github.test_repositories import DEPLOYMENT_POLICY, ENVIRONMENT, FILE, RULESET, TEAM_REPOSITORY, under
-from tools.plan import Plan, build_plan
+from tests.github.test_organization import STACK_FILE
+from tests.github.test_repositories import (
+    DEPLOYMENT_POLICY,
+    ENVIRONMENT,
+    FILE,
+    RULESET,
+    TEAM_REPOSITORY,
+    enterprise_plan,
+    under,
+)
+from tools.plan import Plan
 
 CATALOG = load_catalog()
 ORG = CATALOG.organization
@@ -46,12 +53,6 @@ TEAMS = STACK_FILE["pyairtable-infra:teams"]
 
 def logins(team: str) -> list[str]:
     return TEAMS[team].get("maintainers", []) + TEAMS[team].get("members", [])
-
-
-@cache
-def enterprise_plan() -> Plan:
-    """Enterprise with pinned subjects: the other branch of every plan-dependent choice, in one run."""
-    return build_plan("org", {"githubPlan": "enterprise", "github": {**GITHUB, "oidcSubject": "pinned"}})
 
 
 def files_of(plan: Plan, repository: str) -> dict[str, str]:

@@ -65,6 +65,13 @@ def classic_plan() -> Plan:
     return build_plan("org", program=program)
 
 
+@cache
+def enterprise_plan() -> Plan:
+    """Enterprise, Secret Protection, pinned subjects: the other branch of every plan-dependent choice, in one run."""
+    github = {**GITHUB, "oidcSubject": "pinned", "addOns": ["secretProtection"]}
+    return build_plan("org", {"githubPlan": "enterprise", "secretScanning": True, "github": github})
+
+
 def under(plan: Plan, repository: str, type_token: str) -> list[dict[str, Any]]:
     """The resources of one type that belong to one repository's component."""
     return [r for r in plan.of_type(type_token) if r["parent"].endswith(f"::{repository}")]
@@ -286,4 +293,21 @@ def test_every_file_under_github_deploy_is_seeded_into_the_infrastructure_reposi
     assert deploy_files(chart) == {
         "deploy/service/Chart.yaml": "name: service\n",
         "deploy/service/templates/deployment.yaml": "kind: Deployment\n",
+    }
+
+
+@pytest.mark.parametrize("repository", sorted(SERVICES))
+def test_repositories_wait_for_the_org_settings_and_scan_where_the_plan_allows(org_plan: Plan, repository: str) -> None:
+    settings_urn = org_plan.one("github:index/organizationSettings:OrganizationSettings")["urn"]
+    (declared,) = under(org_plan, repository, REPOSITORY)
+    assert settings_urn in declared["options"]["dependsOn"]
+    assert "securityAndAnalysis" not in declared["inputs"]  # Team without the add-on: gitleaks instead
+    settings = enterprise_plan().one("github:index/organizationSettings:OrganizationSettings")["inputs"]
+    assert settings["secretScanningEnabledForNewRepositories"] is True
+    assert settings["secretScanningPushProtectionEnabledForNewRepositories"] is True
+    (scanned,) = under(enterprise_plan(), repository, REPOSITORY)
+    # With the add-on, every repository, adopted ones included (the org flags reach new ones only).
+    assert scanned["inputs"]["securityAndAnalysis"] == {
+        "secretScanning": {"status": "enabled"},
+        "secretScanningPushProtection": {"status": "enabled"},
     }
