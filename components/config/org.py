@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.config.common import FrozenModel, GitHubLogin, InvalidKeyError, Slug
+from components.config.common import FrozenModel, GitHubLogin, Slug
 from components.github.plans import FeatureName, Visibility, load_plan_table, shortfalls
 from components.github.settings import GitHubSettings
 from components.shared.catalog import Catalog, load_catalog
+from components.shared.errors import InvalidKeyError
 
 GATING_TEAM = "devops"
 """The team that owns the pipelines and gates prod (CODEOWNERS of workflows, release dispatch, reviewers)."""
