@@ -1,7 +1,8 @@
 """Render the service defaults chart (github/deploy/service) offline, without a Helm binary.
 
-Supports exactly the subset of Helm's template language the chart uses, and refuses everything else
-(`if`, `range`, `include`, unknown functions, undefined values) with an error: a template construct
+Supports exactly the subset of Helm's template language the chart uses (values, string literals,
+parenthesized sub-expressions, pipes; `quote`, `required`, `index`, `toYaml`, `nindent`), and refuses
+everything else (`if`, `range`, `include`, unknown functions, undefined values) with an error: a template construct
 this renderer does not know fails the test instead of rendering silently wrong. `{{-` and `-}}` trim
 whitespace as Helm does.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,18 @@ def _required(message: str, value: Any) -> Any:
     return value
 
 
+def _index(mapping: Any, key: Any) -> Any:
+    if not isinstance(mapping, Mapping) or key not in mapping:
+        raise TemplateError(f"index: no key {key!r}")
+    return mapping[key]
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "quote": lambda value: json.dumps(str(value)),
     "toYaml": _to_yaml,
     "nindent": _nindent,
     "required": _required,
+    "index": _index,
 }
 
 
@@ -55,21 +62,54 @@ def _lookup(reference: str, context: Mapping[str, Any]) -> Any:
     return value
 
 
-def _argument(token: str, context: Mapping[str, Any]) -> Any:
-    return _lookup(token, context) if token.startswith(".") else token
+TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()]+')
+
+
+def _parse(tokens: list[str]) -> list[Any]:
+    """Tokens into nested lists, one per parenthesized sub-expression."""
+    stack: list[list[Any]] = [[]]
+    for token in tokens:
+        if token == "(":
+            stack.append([])
+        elif token == ")":
+            if len(stack) == 1:
+                raise TemplateError("unbalanced ')'")
+            inner = stack.pop()
+            stack[-1].append(inner)
+        else:
+            stack[-1].append(token)
+    if len(stack) != 1:
+        raise TemplateError("unbalanced '('")
+    return stack[0]
+
+
+def _value(term: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(term, list):
+        return _call(term, context, piped=())
+    if term.startswith('"') or term.isdigit():
+        return json.loads(term)
+    if term.startswith("."):
+        return _lookup(term, context)
+    raise TemplateError(f"unsupported template construct {term!r}")
+
+
+def _call(terms: list[Any], context: Mapping[str, Any], piped: tuple[Any, ...]) -> Any:
+    """A function applied to its arguments (and the piped value last), or a lone value."""
+    head, *arguments = terms
+    if isinstance(head, str) and head in FUNCTIONS:
+        return FUNCTIONS[head](*(_value(argument, context) for argument in arguments), *piped)
+    if isinstance(head, str) and not head.startswith((".", '"')) and not head.isdigit():
+        raise TemplateError(f"unsupported template construct {head!r}")
+    if arguments or piped:
+        raise TemplateError(f"a value cannot take arguments: {terms}")
+    return _value(head, context)
 
 
 def _evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     value: Any = None
     for index, stage in enumerate(part.strip() for part in expression.split("|")):
-        name, *arguments = shlex.split(stage)
-        if name.startswith(".") and index == 0 and not arguments:
-            value = _lookup(name, context)
-            continue
-        if name not in FUNCTIONS:
-            raise TemplateError(f"unsupported template construct {name!r} in {{{{ {expression} }}}}")
-        values = [_argument(argument, context) for argument in arguments]
-        value = FUNCTIONS[name](*values) if index == 0 else FUNCTIONS[name](*values, value)
+        terms = _parse(TOKEN.findall(stage))
+        value = _call(terms, context, piped=() if index == 0 else (value,))
     return value
 
 

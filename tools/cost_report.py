@@ -64,7 +64,7 @@ def category(item: str) -> str:
     name = item.lower()
     if name.startswith(CATEGORY_PREFIXES[0][1]):
         return "compute"
-    if "volume" in name:
+    if "volume" in name or name.startswith("ecr"):
         return "storage"
     if "logs" in name:
         return "logs"

@@ -19,6 +19,7 @@ from components.config.common import (
 )
 from components.cost.prices import UnpricedError, load_prices
 from components.network.vpc import subnet_layout
+from components.registry.settings import EnvironmentRegistrySettings
 from components.scaling.settings import ScalingSettings
 from components.shared.errors import InvalidKeyError
 from components.traffic.settings import TrafficSettings, dns_name_problem
@@ -182,6 +183,8 @@ class EnvironmentConfig(FrozenModel):
     """DNS zone, certificate, public host and WAF of the environment (`components.traffic`)."""
     scaling: ScalingSettings
     """Platform replicas and the nodes' off-hours (`components.scaling`)."""
+    registry: EnvironmentRegistrySettings
+    """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
     @property
     def environment(self) -> str:

@@ -6,20 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
-from components.github.files import service_chart_files
+from components.github.files import DEPLOY_SOURCE_DIR, deploy_files
 from components.observability.rules import METRICS_PORT_NAME, SERVICE_NAME_LABEL
-from components.shared.catalog import SERVICE_CHART_DIR, Service, load_catalog
+from components.shared.catalog import Service, load_catalog
 from components.traffic.ingress import HEALTH_CHECK_PATH
 from tests.chart_template import TemplateError, render_chart, render_template
 
 DEPLOYABLE = load_catalog().deployable
+CHART = DEPLOY_SOURCE_DIR / "service"
+DIGEST = f"sha256:{'0' * 64}"
 
 
 def render(service: Service, **overrides: Any) -> dict[str, dict[str, Any]]:
     """The chart rendered as the deploy workflow renders it for `service`, by kind."""
-    values = {"image": f"ghcr.io/pyairtable/{service.name}@sha256:{'0' * 64}", "port": service.port, **overrides}
-    manifests = render_chart(SERVICE_CHART_DIR, service.name, service.namespace, values)
+    # What the deploy workflow sets (--set-string image.repository, image.digest, environment).
+    image = {
+        "repository": f"111111111111.dkr.ecr.us-east-1.amazonaws.com/ghcr/pyairtable/{service.name}",
+        "digest": DIGEST,
+    }
+    values = {"image": image, "environment": "dev", **overrides}
+    manifests = render_chart(CHART, service.name, service.namespace, values)
     by_kind = {manifest["kind"]: manifest for manifest in manifests}
     assert len(by_kind) == len(manifests)
     return by_kind
@@ -41,7 +49,8 @@ def test_selectors_match_the_pods_and_the_platform_contracts(service: Service) -
     deployment, pod_service = objects["Deployment"], objects["Service"]
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     selector = {SERVICE_NAME_LABEL: service.name}
-    assert pod_labels == selector == deployment["spec"]["selector"]["matchLabels"]
+    assert selector == deployment["spec"]["selector"]["matchLabels"]
+    assert pod_labels == {**selector, "pyairtable.io/environment": "dev"}
     assert pod_service["spec"]["selector"] == selector
     assert objects["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
     # ServiceMonitor and the load balancer's NetworkPolicy: port `http` = the catalog port; ClusterIP only.
@@ -88,8 +97,10 @@ def test_a_service_may_override_a_default() -> None:
 
 
 def test_the_renderer_refuses_a_missing_image_unknown_values_and_unsupported_constructs() -> None:
-    with pytest.raises(TemplateError, match="image is required"):
-        render(DEPLOYABLE[0], image="")
+    with pytest.raises(TemplateError, match=r"image\.digest is required"):
+        render(DEPLOYABLE[0], image={"repository": "r", "digest": ""})
+    with pytest.raises(TemplateError, match="index: no key 'newcomer'"):
+        render_chart(CHART, "newcomer", "newcomer", {"image": {"repository": "r", "digest": DIGEST}})
     context = {"Values": {"port": 1}, "Release": {"Name": "x"}}
     with pytest.raises(TemplateError, match=r"undefined value \.Values\.prot"):
         render_template("{{ .Values.prot }}", context)
@@ -99,9 +110,16 @@ def test_the_renderer_refuses_a_missing_image_unknown_values_and_unsupported_con
 
 
 def test_the_org_stack_seeds_the_chart_into_the_infra_repository() -> None:
-    files = service_chart_files()
-    assert {
-        "deploy/service/Chart.yaml",
-        "deploy/service/values.yaml",
-        "deploy/service/templates/deployment.yaml",
-    } <= set(files)
+    files = deploy_files()
+    chart = {"Chart.yaml", "values.yaml", "templates/deployment.yaml", "templates/service.yaml"}
+    assert {f"deploy/service/{path}" for path in chart} <= set(files)
+
+
+def test_the_charts_ports_are_the_catalogs() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["ports"] == {service.name: service.port for service in DEPLOYABLE}
+
+
+def test_the_image_is_pinned_by_digest_from_the_workflows_values() -> None:
+    [container] = render(DEPLOYABLE[0])["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"].endswith(f"/{DEPLOYABLE[0].name}@{DIGEST}")
