@@ -289,6 +289,25 @@ def deploy_files(directory: Path = DEPLOY_SOURCE_DIR) -> dict[str, str]:
     }
 
 
+SERVICE_CHART_VALUES = "deploy/service/values.yaml"
+"""The service defaults chart's values: its `ports: {}` placeholder is filled from the catalog on seeding."""
+PORTS_PLACEHOLDER = "ports: {}\n"
+
+
+def with_catalog_ports(files: dict[str, str], catalog: Catalog) -> dict[str, str]:
+    """The deploy files with each deployable service's catalog port written into the chart's values, so a
+    port is typed once (data/services.yaml) and a new service deploys without editing the chart."""
+    if SERVICE_CHART_VALUES not in files:
+        return files
+    text = files[SERVICE_CHART_VALUES]
+    if PORTS_PLACEHOLDER not in text:
+        raise ConfigError(
+            f"github/{SERVICE_CHART_VALUES}: needs the line {PORTS_PLACEHOLDER.strip()!r} to fill from the catalog"
+        )
+    ports = "ports:\n" + "".join(f"  {service.name}: {service.port}\n" for service in catalog.deployable)
+    return {**files, SERVICE_CHART_VALUES: text.replace(PORTS_PLACEHOLDER, ports)}
+
+
 def reusable_workflow_files() -> dict[str, str]:
     """The workflows by their path in `pyairtable-infra` (`.github/workflows/<file>`), embeds resolved."""
     return {
@@ -318,6 +337,6 @@ def repository_files(
         if text is not None:
             files.append(SeededFile(path, text, team_owned=False))
     if service.repository == INFRA_REPOSITORY:
-        managed = {**reusable_workflow_files(), **deploy_files()}
+        managed = {**reusable_workflow_files(), **with_catalog_ports(deploy_files(), catalog)}
         files += [SeededFile(path, text, team_owned=False) for path, text in managed.items()]
     return tuple(files)

@@ -8,15 +8,21 @@ from typing import Any
 import pytest
 import yaml
 
-from components.github.files import DEPLOY_SOURCE_DIR, deploy_files
+from components.github.files import DEPLOY_SOURCE_DIR, SERVICE_CHART_VALUES, deploy_files, with_catalog_ports
 from components.observability.rules import METRICS_PORT_NAME, SERVICE_NAME_LABEL
 from components.shared.catalog import Service, load_catalog
+from components.shared.errors import ConfigError
 from components.traffic.ingress import HEALTH_CHECK_PATH
 from tests.chart_template import TemplateError, render_chart, render_template
 
 DEPLOYABLE = load_catalog().deployable
 CHART = DEPLOY_SOURCE_DIR / "service"
 DIGEST = f"sha256:{'0' * 64}"
+
+
+def seeded_ports() -> dict[str, int]:
+    """The `ports` of the chart's values as the org stack seeds them."""
+    return yaml.safe_load(with_catalog_ports(deploy_files(), load_catalog())[SERVICE_CHART_VALUES])["ports"]
 
 
 def render(service: Service, **overrides: Any) -> dict[str, dict[str, Any]]:
@@ -26,7 +32,7 @@ def render(service: Service, **overrides: Any) -> dict[str, dict[str, Any]]:
         "repository": f"111111111111.dkr.ecr.us-east-1.amazonaws.com/ghcr/pyairtable/{service.name}",
         "digest": DIGEST,
     }
-    values = {"image": image, "environment": "dev", **overrides}
+    values = {"image": image, "environment": "dev", "ports": seeded_ports(), **overrides}
     manifests = render_chart(CHART, service.name, service.namespace, values)
     by_kind = {manifest["kind"]: manifest for manifest in manifests}
     assert len(by_kind) == len(manifests)
@@ -100,7 +106,9 @@ def test_the_renderer_refuses_a_missing_image_unknown_values_and_unsupported_con
     with pytest.raises(TemplateError, match=r"image\.digest is required"):
         render(DEPLOYABLE[0], image={"repository": "r", "digest": ""})
     with pytest.raises(TemplateError, match="index: no key 'newcomer'"):
-        render_chart(CHART, "newcomer", "newcomer", {"image": {"repository": "r", "digest": DIGEST}})
+        render_chart(
+            CHART, "newcomer", "newcomer", {"image": {"repository": "r", "digest": DIGEST}, "ports": seeded_ports()}
+        )
     context = {"Values": {"port": 1}, "Release": {"Name": "x"}}
     with pytest.raises(TemplateError, match=r"undefined value \.Values\.prot"):
         render_template("{{ .Values.prot }}", context)
@@ -115,9 +123,11 @@ def test_the_org_stack_seeds_the_chart_into_the_infra_repository() -> None:
     assert {f"deploy/service/{path}" for path in chart} <= set(files)
 
 
-def test_the_charts_ports_are_the_catalogs() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    assert values["ports"] == {service.name: service.port for service in DEPLOYABLE}
+def test_the_seeded_ports_are_the_catalogs() -> None:
+    assert yaml.safe_load((CHART / "values.yaml").read_text())["ports"] == {}
+    assert seeded_ports() == {service.name: service.port for service in DEPLOYABLE}
+    with pytest.raises(ConfigError, match=r"needs the line 'ports: \{\}'"):
+        with_catalog_ports({SERVICE_CHART_VALUES: "ports:\n  gateway: 1\n"}, load_catalog())
 
 
 def test_the_image_is_pinned_by_digest_from_the_workflows_values() -> None:
