@@ -19,6 +19,7 @@ from components.config.common import (
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
+from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
 from components.network.vpc import subnet_layout
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
@@ -176,6 +177,12 @@ class EnvironmentConfig(FrozenModel):
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    postgres: PostgresSettings
+    """The environment's PostgreSQL (components/datastores)."""
+    redis: RedisSettings
+    """The environment's Redis replication groups (components/datastores)."""
+    backups: BackupSettings
+    """AWS Backup of the environment's persistent volumes (components/datastores)."""
 
     @property
     def environment(self) -> str:
@@ -305,6 +312,18 @@ class EnvironmentConfig(FrozenModel):
             subnet_layout(self.vpc_cidr, self.availability_zones)
         except ValueError as error:
             raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _datastore_floors(self) -> EnvironmentConfig:
+        check_floors(
+            self.environment,
+            self.postgres,
+            self.redis,
+            self.backups,
+            self.secret_refresh_interval,
+            self.prometheus_storage_gib,
+        )
         return self
 
     @model_validator(mode="after")
