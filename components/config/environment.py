@@ -318,11 +318,11 @@ class EnvironmentConfig(FrozenModel):
     def _datastore_floors(self) -> EnvironmentConfig:
         check_floors(
             self.environment,
-            self.postgres,
-            self.redis,
-            self.backups,
-            self.secret_refresh_interval,
-            self.prometheus_storage_gib,
+            postgres=self.postgres,
+            redis=self.redis,
+            backups=self.backups,
+            refresh_interval=self.secret_refresh_interval,
+            prometheus_storage_gib=self.prometheus_storage_gib,
         )
         return self
 

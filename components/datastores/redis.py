@@ -103,11 +103,17 @@ class Redis(pulumi.ComponentResource):
         base = f"{cluster_name(args.environment)}-redis"
 
         subnet_group = aws.elasticache.SubnetGroup(
-            f"{name}-subnets", name=base, description="Private subnets", subnet_ids=list(args.private_subnet_ids),
+            f"{name}-subnets",
+            name=base,
+            description="Private subnets",
+            subnet_ids=list(args.private_subnet_ids),
             opts=child,
         )
         security_group = aws.ec2.SecurityGroup(
-            f"{name}-security-group", name=base, description="Redis: the cluster's pods only", vpc_id=args.vpc_id,
+            f"{name}-security-group",
+            name=base,
+            description="Redis: the cluster's pods only",
+            vpc_id=args.vpc_id,
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -121,13 +127,14 @@ class Redis(pulumi.ComponentResource):
             opts=child,
         )
         # Its password is random and the user is switched off: nobody logs in as `default`.
+        self._random_options = pulumi.ResourceOptions(
+            parent=self, provider=random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
+        )
         default_password = random.RandomPassword(
             f"{name}-default-password",
             length=capabilities()["redis"]["passwordLength"]["max"] // 2,
             special=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
-            ),
+            opts=self._random_options,
         )
 
         self.users = {}
@@ -207,9 +214,7 @@ class Redis(pulumi.ComponentResource):
             f"{name}-{service.name}-initial",
             length=capabilities()["redis"]["passwordLength"]["max"] // 2,
             special=False,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=random.Provider(f"{name}-{service.name}-random", opts=pulumi.ResourceOptions(parent=self))
-            ),
+            opts=self._random_options,
         )
         return aws.elasticache.User(
             f"{name}-{service.name}",

@@ -379,12 +379,15 @@ class StoreLogins(pulumi.ComponentResource):
             spec=kubernetes.batch.v1.JobSpecArgs(
                 backoff_limit=6,
                 template=kubernetes.core.v1.PodTemplateSpecArgs(
-                    metadata=kubernetes.meta.v1.ObjectMetaArgs(labels={"app.kubernetes.io/name": "postgres-provisioner"}),
+                    metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                        labels={"app.kubernetes.io/name": "postgres-provisioner"}
+                    ),
                     spec=kubernetes.core.v1.PodSpecArgs(
                         service_account_name=SERVICE_ACCOUNT,
                         restart_policy="OnFailure",
                         security_context=kubernetes.core.v1.PodSecurityContextArgs(
-                            run_as_non_root=True, seccomp_profile=kubernetes.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+                            run_as_non_root=True,
+                            seccomp_profile=kubernetes.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                         ),
                         volumes=[
                             # Memory-backed: the master login never touches a node's disk.
@@ -432,7 +435,9 @@ class StoreLogins(pulumi.ComponentResource):
                                 image=POSTGRES_CLIENT_IMAGE,
                                 command=["psql", "--no-psqlrc", "--file=/opt/provisioner/provision.sql"],
                                 env=[
-                                    kubernetes.core.v1.EnvVarArgs(name="PGHOST", value=args.datastores.postgres.address),
+                                    kubernetes.core.v1.EnvVarArgs(
+                                        name="PGHOST", value=args.datastores.postgres.address
+                                    ),
                                     kubernetes.core.v1.EnvVarArgs(name="PGPORT", value=str(POSTGRES_PORT)),
                                     kubernetes.core.v1.EnvVarArgs(name="PGDATABASE", value="postgres"),
                                     kubernetes.core.v1.EnvVarArgs(name="PGPASSFILE", value=f"{SECRETS_MOUNT}/pgpass"),
@@ -484,7 +489,7 @@ class StoreLogins(pulumi.ComponentResource):
         )
 
     def _egress_policies(self) -> None:
-        """Each store user's namespace may reach its stores' port in the private subnets (additive to issue 13's deny)."""
+        """Each store user's namespace may reach its stores' ports in the private subnets (added to the base deny)."""
         args = self._args
         ports = {SecretStore.POSTGRES: POSTGRES_PORT, SecretStore.REDIS: REDIS_PORT}
         for service in args.catalog.deployable:

@@ -198,7 +198,9 @@ class BackupSettings(FrozenModel):
     def _schedule(cls, value: str) -> str:
         # AWS Backup takes six-field cron expressions (minutes hours day-of-month month day-of-week year).
         if not re.fullmatch(r"cron\((\S+ ){5}\S+\)", value):
-            raise ValueError(f"{value!r} is not an AWS Backup schedule; allowed: cron(<6 fields>), e.g. cron(0 5 * * ? *)")
+            raise ValueError(
+                f"{value!r} is not an AWS Backup schedule; allowed: cron(<6 fields>), e.g. cron(0 5 * * ? *)"
+            )
         return value
 
 
@@ -210,6 +212,7 @@ def _seconds(duration: str) -> int:
 
 def check_floors(
     environment: str,
+    *,
     postgres: PostgresSettings,
     redis: RedisSettings,
     backups: BackupSettings,

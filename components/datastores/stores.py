@@ -1,4 +1,4 @@
-"""The environment's data stores as one component: their key, PostgreSQL, Redis, and each service's login coordinates."""
+"""The environment's data stores as one component: their key, PostgreSQL, Redis, and each service's login."""
 
 from __future__ import annotations
 

@@ -41,7 +41,15 @@ import pulumiverse_time as time
 from components.config.environment import EnvironmentConfig
 from components.datastores.connections import KEYS, StoreConnection, key_prefix
 from components.secrets.operator import API_VERSION, ExternalSecretsOperator
-from components.shared.catalog import Catalog, SecretKind, SecretSource, SecretStore, Service, ServiceSecret, secret_prefix
+from components.shared.catalog import (
+    Catalog,
+    SecretKind,
+    SecretSource,
+    SecretStore,
+    Service,
+    ServiceSecret,
+    secret_prefix,
+)
 from components.shared.errors import ConfigError
 from components.shared.kms import rotating_key
 from components.shared.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, cluster_name
@@ -256,7 +264,7 @@ class ServiceSecrets(pulumi.ComponentResource):
     def _declare(self, service: Service, secret: ServiceSecret) -> list[tuple[str, dict[str, str], _StoredSecret]]:
         """One catalog secret of a service by its semantics; returns its ExternalSecret entries (key, remote ref)."""
         environment = self._args.config.environment
-        path = service.secret_path(environment, secret)
+        path = check_secret_path(environment, service.secret_path(environment, secret))
         suffix = f"{service.name}-{secret.name}"
         if secret.store is not None:
             stored = self._store_login(suffix, path, secret, self._connection(service, secret.store))
@@ -267,7 +275,10 @@ class ServiceSecrets(pulumi.ComponentResource):
             ]
         if secret.kind is SecretKind.KEY_PAIR:
             private, public = self._key_pair(suffix, path, secret.description)
-            return [(secret.name, {"key": path}, private), (f"{secret.name}{PUBLIC_KEY_SUFFIX}", {"key": public.path}, public)]
+            return [
+                (secret.name, {"key": path}, private),
+                (f"{secret.name}{PUBLIC_KEY_SUFFIX}", {"key": public.path}, public),
+            ]
         if secret.kind is SecretKind.KEY_RING:
             return [(secret.name, {"key": path}, self._key_ring(suffix, path, secret))]
         stored = self._store(suffix, path, secret.description, secret.source, rotates=secret.rotates)
@@ -334,9 +345,7 @@ class ServiceSecrets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._random_options, pulumi.ResourceOptions(protect=protect)),
         )
 
-    def _store_login(
-        self, suffix: str, path: str, secret: ServiceSecret, connection: StoreConnection
-    ) -> _StoredSecret:
+    def _store_login(self, suffix: str, path: str, secret: ServiceSecret, connection: StoreConnection) -> _StoredSecret:
         """A data-store login: the first JSON version only; Secrets Manager rotation writes all later ones."""
         stored = self._secret(suffix, path, secret.description, secret.source)
         value: dict[str, pulumi.Input[str | int]] = dict(connection.details)
@@ -366,7 +375,9 @@ class ServiceSecrets(pulumi.ComponentResource):
         )
         public_path = f"{path}{PUBLIC_KEY_SUFFIX}"
         public_suffix = f"{suffix}{PUBLIC_KEY_SUFFIX}"
-        public_secret = self._secret(public_suffix, public_path, f"Public key of: {description}", SecretSource.GENERATED)
+        public_secret = self._secret(
+            public_suffix, public_path, f"Public key of: {description}", SecretSource.GENERATED
+        )
         public = self._write_version(public_suffix, public_path, public_secret, key.public_key_pem)
         return private, public
 
@@ -386,6 +397,7 @@ class ServiceSecrets(pulumi.ComponentResource):
         path: str,
         description: str,
         source: SecretSource,
+        *,
         json_user: str | None = None,
         rotates: bool = True,
     ) -> _StoredSecret:

@@ -160,7 +160,9 @@ class ServiceSecret(_Frozen):
         if self.store is not None and self.rotation is Rotation.FIXED:
             raise ValueError(f"secret {self.name!r}: a store password always rotates (two users or two passwords)")
         if (self.store is SecretStore.REDIS) != (self.use is not None):
-            raise ValueError(f"secret {self.name!r}: `use` (cache or durable) is required with store redis, and only there")
+            raise ValueError(
+                f"secret {self.name!r}: `use` (cache or durable) is required with store redis, and only there"
+            )
         return self
 
     @property
