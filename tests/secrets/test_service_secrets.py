@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from components.config.stack_file import environment_configs
+from components.datastores.connections import KEYS
 from components.observability.monitoring import ROTATION_ANNOTATION
 from components.secrets.service_secrets import GRAFANA_ADMIN_USER, PASSWORD_LENGTH, _fingerprint, check_secret_path
-from components.datastores.connections import KEYS
 from components.shared.catalog import (
     ENVIRONMENTS,
     Catalog,
