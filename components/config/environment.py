@@ -14,13 +14,13 @@ from components.config.common import (
     DURATION_PATTERN,
     FrozenModel,
     InstanceType,
-    InvalidKeyError,
     Slug,
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
 from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
 from components.network.vpc import subnet_layout
+from components.shared.errors import InvalidKeyError
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
 # release calendar"). Extended support costs six times as much, so older versions are refused.
