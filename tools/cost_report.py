@@ -45,7 +45,7 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitHub")
+CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys", "logs", "GitHub")
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
@@ -54,6 +54,8 @@ def category(item: str) -> str:
     name = item.lower()
     if name.startswith(("eks", "node group", "reserved")):
         return "compute"
+    if name.startswith(("postgresql", "redis", "valkey", "database insights")):
+        return "data stores"
     if "volume" in name:
         return "storage"
     if name.startswith(("nat", "public ipv4")):

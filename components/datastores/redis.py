@@ -183,6 +183,7 @@ class Redis(pulumi.ComponentResource):
                 engine_version=settings.engine_version,
                 auto_minor_version_upgrade=False,
                 node_type=settings.node_type,
+                # The bill counts the same: components/datastores/counts.py redis_node_count.
                 num_cache_clusters=settings.nodes_per_group,
                 multi_az_enabled=settings.multi_az,
                 automatic_failover_enabled=settings.multi_az,

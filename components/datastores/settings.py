@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.common import FrozenModel, InvalidKeyError
+from components.config.common import FrozenModel
+from components.shared.errors import InvalidKeyError
 from components.datastores.limits import capabilities, enum, matches
 
 PROD_BACKUP_RETENTION_FLOOR_DAYS = 7

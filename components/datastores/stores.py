@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.datastores.connections import StoreConnection
+from components.datastores.counts import DATASTORE_KMS_KEYS
 from components.datastores.postgres import PORT as POSTGRES_PORT
 from components.datastores.postgres import Postgres, PostgresArgs
 from components.datastores.redis import PORT as REDIS_PORT
@@ -68,7 +69,7 @@ class Datastores(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         key = rotating_key(
             f"{name}-key",
-            alias=f"alias/{cluster_name(args.environment)}-datastores",
+            alias=f"alias/{cluster_name(args.environment)}-{DATASTORE_KMS_KEYS[0]}",
             description=f"PostgreSQL, Redis and backups of {cluster_name(args.environment)}",
             opts=child,
             protect=args.protect,

@@ -42,6 +42,7 @@ from components.config.environment import EnvironmentConfig
 from components.datastores.connections import KEYS, StoreConnection, key_prefix
 from components.secrets.operator import API_VERSION, ExternalSecretsOperator
 from components.shared.catalog import (
+    PUBLIC_KEY_SUFFIX,
     Catalog,
     SecretKind,
     SecretSource,
@@ -58,8 +59,6 @@ GRAFANA_ADMIN_USER = "pyairtable-admin"
 """Grafana's admin login: not the chart's default `admin`, so a guess needs both halves."""
 PASSWORD_LENGTH = 48
 """Random values: 48 letters and digits, about 285 bits, at least 32 characters as policy demands."""
-PUBLIC_KEY_SUFFIX = "-public"
-"""A key pair's public key lives at `<private key path>-public`: readers never get a path to the private key."""
 KEY_PAIR_ALGORITHM = ("ECDSA", "P256")
 """JWTs signed ES256: an ECDSA P-256 key pair (supported by the Go and Python JWT libraries)."""
 SECRET_VERSIONS_ANNOTATION = "pyairtable.io/secret-versions"

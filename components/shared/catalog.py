@@ -94,6 +94,9 @@ class RedisUse(StrEnum):
     """Data that must not silently vanish (job queues, sessions): refuse writes when full instead."""
 
 
+PUBLIC_KEY_SUFFIX = "-public"
+"""A key pair's public key is its own secret `<name>-public`: readers never get a path to the private key."""
+
 MAXMEMORY_POLICY = {RedisUse.CACHE: "allkeys-lru", RedisUse.DURABLE: "noeviction"}
 """The `maxmemory-policy` of each Redis use; a cache evicting a queue's jobs is why they cannot share."""
 
@@ -203,6 +206,19 @@ class Service(_Frozen):
             if len(logins) > 1:
                 raise ValueError(f"service {self.name!r} has one {store.value} login, got {logins}")
         return self
+
+    @property
+    def stored_secret_names(self) -> tuple[str, ...]:
+        """The Secrets Manager secrets this service owns: each secret that is not shared, plus the
+        public half of each key pair (the bill counts these; `ServiceSecrets` declares them)."""
+        names: list[str] = []
+        for secret in self.secrets:
+            if secret.source is SecretSource.SHARED:
+                continue
+            names.append(secret.name)
+            if secret.kind is SecretKind.KEY_PAIR:
+                names.append(f"{secret.name}{PUBLIC_KEY_SUFFIX}")
+        return tuple(names)
 
     def store_secret(self, store: SecretStore) -> ServiceSecret | None:
         """The secret that logs this service in to `store`, if it uses that store."""

@@ -27,6 +27,31 @@ VARIANTS = [
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
+    # Data stores: a Multi-AZ staging database on more storage, and three Redis nodes per group.
+    (
+        "staging",
+        {
+            "postgres": {
+                "engineVersion": "17.6",
+                "instanceClass": "db.t4g.small",
+                "allocatedStorageGib": 40,
+                "maxAllocatedStorageGib": 100,
+                "multiAz": True,
+                "backupRetentionDays": 7,
+                "finalSnapshot": True,
+                "logRetentionDays": 30,
+                "rotationDays": 60,
+            },
+            "redis": {
+                "engineVersion": "7.1",
+                "nodeType": "cache.t4g.small",
+                "nodesPerGroup": 3,
+                "multiAz": True,
+                "snapshotRetentionDays": 1,
+                "rotationDays": 60,
+            },
+        },
+    ),
 ]
 
 
@@ -72,6 +97,21 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
+    assert_data_stores_match(plan)
+
+
+def assert_data_stores_match(plan: Plan) -> None:
+    """PostgreSQL, Redis and volume backups: the bill's quantities are the plan's sizes and counts."""
+    [instance] = [r["inputs"] for r in plan.of_type("aws:rds/instance:Instance")]
+    copies = 2 if instance["multiAz"] else 1
+    assert bill_quantity(plan, "PostgreSQL instance") == 1
+    assert bill_quantity(plan, "PostgreSQL Multi-AZ standby") == copies - 1
+    assert (
+        bill_quantity(plan, r"PostgreSQL (Multi-AZ standby )?storage \(gp3\)") == copies * instance["allocatedStorage"]
+    )
+    groups = [r["inputs"] for r in plan.of_type("aws:elasticache/replicationGroup:ReplicationGroup")]
+    assert bill_quantity(plan, "(Redis|Valkey) nodes") == sum(g["numCacheClusters"] for g in groups)
+    assert (bill_quantity(plan, r"volume backups \(AWS Backup\)") > 0) is bool(plan.of_type("aws:backup/plan:Plan"))
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.secrets.service_secrets import KEY_PAIR_ALGORITHM, PUBLIC_KEY_SUFFIX
+from components.secrets.service_secrets import KEY_PAIR_ALGORITHM
 from components.shared.catalog import (
     MAXMEMORY_POLICY,
+    PUBLIC_KEY_SUFFIX,
     RedisUse,
     SecretKind,
     SecretSource,
