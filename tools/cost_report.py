@@ -49,23 +49,24 @@ CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys"
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
+CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("compute", ("eks", "node group", "reserved"), ()),
+    ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
+    ("storage", (), ("volume",)),
+    ("network", ("nat", "public ipv4"), ()),
+    ("secrets and keys", ("secrets manager", "kms"), ()),
+    ("logs", (), ("logs",)),
+    ("GitHub", ("github",), ()),
+)
+"""(category, name prefixes, name substrings), first match wins."""
+
+
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    if name.startswith(("eks", "node group", "reserved")):
-        return "compute"
-    if name.startswith(("postgresql", "redis", "valkey", "database insights")):
-        return "data stores"
-    if "volume" in name:
-        return "storage"
-    if name.startswith(("nat", "public ipv4")):
-        return "network"
-    if name.startswith(("secrets manager", "kms")):
-        return "secrets and keys"
-    if "logs" in name:
-        return "logs"
-    if name.startswith("github"):
-        return "GitHub"
+    for found, prefixes, parts in CATEGORY_RULES:
+        if name.startswith(prefixes) or any(part in name for part in parts):
+            return found
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from components.config.common import FrozenModel
-from components.shared.errors import InvalidKeyError
 from components.datastores.limits import capabilities, enum, matches
+from components.shared.errors import InvalidKeyError
 
 PROD_BACKUP_RETENTION_FLOOR_DAYS = 7
 """Prod keeps at least a week of point-in-time recovery, snapshots and volume backups."""
