@@ -9,6 +9,7 @@ import pytest
 from components.cluster.eks import kubeconfig_document
 from components.config.environment import EKS_ADDONS
 from components.config.stack_file import environment_configs
+from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tools.plan import Plan, build_plan
 
@@ -148,8 +149,10 @@ def prod_data_store_resources(plan: Plan) -> set[tuple[str, str]]:
     return {
         ("aws:kms/key:Key", "datastores-key"),
         ("aws:rds/instance:Instance", "datastores-postgres-instance"),
-        ("aws:elasticache/replicationGroup:ReplicationGroup", "datastores-redis-cache"),
-        ("aws:elasticache/replicationGroup:ReplicationGroup", "datastores-redis-durable"),
+        *(
+            ("aws:elasticache/replicationGroup:ReplicationGroup", f"datastores-redis-{use.value}")
+            for use in load_catalog().redis_uses()
+        ),
         ("aws:backup/vault:Vault", "volume-backups-vault"),
         ("tls:index/privateKey:PrivateKey", "service-secrets-auth-jwt-signing-key-key"),
         *key_ring,

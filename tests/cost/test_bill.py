@@ -105,7 +105,7 @@ def datastore_items(config: EnvironmentConfig) -> dict[str, float]:
         items["PostgreSQL backups beyond the free allowance"] = money(
             postgres.backup_storage_gib * usd(rate(rates, "rdsBackupStorage"))
         )
-    groups = 2  # the catalog's Redis uses: cache and durable
+    groups = len(load_catalog().redis_uses())  # one replication group per Redis use of the catalog
     node = monthly(variant(rates, "elasticacheRedisNode", redis.node_type))
     items["Redis nodes"] = money(groups * redis.nodes_per_group * node)
     if redis.snapshot_retention_days > 1:
