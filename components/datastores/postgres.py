@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.datastores.limits import check_identifier
+from components.datastores.network import cluster_only_security_group
 from components.datastores.settings import PostgresSettings
 from components.shared.errors import ConfigError
 from components.shared.iam import service_trust_policy
@@ -109,21 +110,13 @@ class Postgres(pulumi.ComponentResource):
             subnet_ids=list(args.private_subnet_ids),
             opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-security-group",
-            name=self.identifier,
-            description="PostgreSQL: the cluster's pods only",
+        security_group = cluster_only_security_group(
+            name,
+            group_name=self.identifier,
+            store="PostgreSQL",
             vpc_id=args.vpc_id,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-cluster",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.cluster_security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="PostgreSQL from the cluster's nodes and pods",
+            cluster_security_group_id=args.cluster_security_group_id,
+            port=PORT,
             opts=child,
         )
         family = f"postgres{settings.major_version}"

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.datastores.limits import capabilities, check_identifier, matches
+from components.datastores.network import cluster_only_security_group
 from components.datastores.settings import RedisSettings
 from components.shared.catalog import MAXMEMORY_POLICY, RedisUse, Service
 from components.shared.errors import ConfigError
@@ -109,21 +110,13 @@ class Redis(pulumi.ComponentResource):
             subnet_ids=list(args.private_subnet_ids),
             opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-security-group",
-            name=base,
-            description="Redis: the cluster's pods only",
+        security_group = cluster_only_security_group(
+            name,
+            group_name=base,
+            store="Redis",
             vpc_id=args.vpc_id,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-cluster",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.cluster_security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="Redis from the cluster's nodes and pods",
+            cluster_security_group_id=args.cluster_security_group_id,
+            port=PORT,
             opts=child,
         )
         # Its password is random and the user is switched off: nobody logs in as `default`.

@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
+from components.datastores.network import tcp_rule
 from components.datastores.postgres import MASTER_USERNAME
 from components.datastores.postgres import PORT as POSTGRES_PORT
 from components.datastores.redis import PORT as REDIS_PORT
@@ -214,36 +215,39 @@ class StoreLogins(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             opts=self._aws,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-postgres-rotation-to-database",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.datastores.postgres.security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL",
-            opts=self._aws,
+        database = args.datastores.postgres.security_group_id
+        rules = (
+            ("postgres-rotation-to-database", "egress", security_group.id, database, None, POSTGRES_PORT, "PostgreSQL"),
+            (
+                "postgres-rotation-to-apis",
+                "egress",
+                security_group.id,
+                None,
+                "0.0.0.0/0",
+                443,
+                "Secrets Manager and RDS APIs (through NAT or VPC endpoints)",
+            ),
+            (
+                "database-from-rotation",
+                "ingress",
+                database,
+                security_group.id,
+                None,
+                POSTGRES_PORT,
+                "PostgreSQL from the rotation function",
+            ),
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-postgres-rotation-to-apis",
-            security_group_id=security_group.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="Secrets Manager and RDS APIs (through NAT or VPC endpoints)",
-            opts=self._aws,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-database-from-rotation",
-            security_group_id=args.datastores.postgres.security_group_id,
-            referenced_security_group_id=security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from the rotation function",
-            opts=self._aws,
-        )
+        for suffix, direction, group, peer, cidr, port, description in rules:
+            tcp_rule(
+                f"{self._name}-{suffix}",
+                direction=direction,
+                security_group_id=group,
+                peer_security_group_id=peer,
+                cidr=cidr,
+                port=port,
+                description=description,
+                opts=self._aws,
+            )
         return self._application(
             "postgres-rotation",
             POSTGRES_ROTATION_APPLICATION,
