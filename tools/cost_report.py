@@ -52,7 +52,7 @@ CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys"
 CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("compute", ("eks", "node group", "reserved"), ()),
     ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
-    ("storage", (), ("volume",)),
+    ("storage", ("ecr",), ("volume",)),
     ("network", ("nat", "public ipv4"), ()),
     ("secrets and keys", ("secrets manager", "kms"), ()),
     ("logs", (), ("logs",)),

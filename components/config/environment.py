@@ -20,6 +20,7 @@ from components.config.common import (
 from components.cost.prices import UnpricedError, load_prices
 from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
 from components.network.vpc import subnet_layout
+from components.registry.settings import EnvironmentRegistrySettings
 from components.shared.errors import InvalidKeyError
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
@@ -183,6 +184,8 @@ class EnvironmentConfig(FrozenModel):
     """The environment's Redis replication groups (components/datastores)."""
     backups: BackupSettings
     """AWS Backup of the environment's persistent volumes (components/datastores)."""
+    registry: EnvironmentRegistrySettings
+    """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
     @property
     def environment(self) -> str:

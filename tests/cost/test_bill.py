@@ -82,7 +82,7 @@ def secrets_of(config: EnvironmentConfig) -> int:
     services = load_catalog().deployable
     owned = sum(1 for service in services for secret in service.secrets if secret.source is not SecretSource.SHARED)
     key_pairs = sum(1 for service in services for secret in service.secrets if secret.kind is SecretKind.KEY_PAIR)
-    return owned + key_pairs + 1 + len(config.alert_receivers)
+    return owned + key_pairs + 1 + len(config.alert_receivers) + 1  # the last: the registry's credential
 
 
 def variant(rates: Rates, name: str, key: str) -> Price:
@@ -132,6 +132,7 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
         "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
         "KMS keys": money(3 * usd(rate(rates, "kmsKey"))),  # EKS secrets, Secrets Manager, data stores
+        "ECR pull-through cache storage": money(config.registry.cache.stored_gib * usd(rate(rates, "ecrStorage"))),
         "CloudWatch Logs ingestion": money(
             config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
         ),
@@ -273,6 +274,9 @@ def test_org_bill_by_hand() -> None:
     assert items_by_name(bill) == {
         "GitHub enterprise plan": money(10 * usd(github.plans["enterprise"])),
         "GitHub Container Registry (ghcr.io)": money(usd(registry)),
+        "GitHub seat of the registry machine user": money(usd(github.plans["enterprise"])),
+        # The enterprise plan's 50,000 included minutes cover the configured publishing.
+        "GitHub Actions minutes publishing images": 0.0,
     }
     assert bill["monthlyUsd"] == bill["onDemandMonthlyUsd"] == round(sum(items_by_name(bill).values()), 2)
     assert bill["overBudget"] is True
