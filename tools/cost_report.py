@@ -45,32 +45,29 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "traffic", "secrets and keys", "logs", "GitHub")
+CATEGORIES = ("compute", "data stores", "storage", "network", "traffic", "secrets and keys", "logs", "GitHub")
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
-CATEGORY_PREFIXES = (
-    ("compute", ("eks", "node group", "reserved")),
-    ("network", ("nat", "public ipv4")),
-    ("traffic", ("application load balancer", "load balancer capacity", "route 53", "waf", "certificate")),
-    ("secrets and keys", ("secrets manager", "kms")),
-    ("GitHub", ("github",)),
+CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("compute", ("eks", "node group", "reserved"), ()),
+    ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
+    ("storage", ("ecr",), ("volume",)),
+    ("network", ("nat", "public ipv4"), ()),
+    ("traffic", ("application load balancer", "load balancer capacity", "route 53", "waf", "certificate"), ()),
+    ("secrets and keys", ("secrets manager", "kms"), ()),
+    ("logs", (), ("logs",)),
+    ("GitHub", ("github",), ()),
 )
-"""Bill items by the start of their name (checked after storage and logs, which match anywhere)."""
+"""(category, name prefixes, name substrings), first match wins."""
 
 
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    if name.startswith(CATEGORY_PREFIXES[0][1]):
-        return "compute"
-    if "volume" in name or name.startswith("ecr"):
-        return "storage"
-    if "logs" in name:
-        return "logs"
-    for chart_category, prefixes in CATEGORY_PREFIXES[1:]:
-        if name.startswith(prefixes):
-            return chart_category
+    for found, prefixes, parts in CATEGORY_RULES:
+        if name.startswith(prefixes) or any(part in name for part in parts):
+            return found
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 
