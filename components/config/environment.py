@@ -394,12 +394,15 @@ class EnvironmentConfig(FrozenModel):
                 f"a zone is listed twice: {list(self.availability_zones)}",
             )
         indexes = self.network.subnet_indexes
-        if set(indexes) != set(self.availability_zones):
+        letters = [zone[-1] for zone in self.availability_zones]
+        missing = [letter for letter in letters if letter not in indexes]
+        if missing:
+            # Letters without a zone keep their slot reserved (a zone removed, or about to be added).
             raise InvalidKeyError(
                 "network.subnetIndexes",
                 indexes,
-                f"needs exactly one index per zone of availabilityZones {list(self.availability_zones)}; "
-                f"never change an existing zone's index (its subnets would be replaced)",
+                f"zone letters {missing} of availabilityZones have no subnet index; give each a free slot "
+                f"and never change an existing zone's index (its subnets would be replaced)",
             )
         try:
             subnet_layout(self.vpc_cidr, self.subnet_indexes, self.network.subnet_slots)
@@ -418,8 +421,8 @@ class EnvironmentConfig(FrozenModel):
 
     @property
     def subnet_indexes(self) -> dict[str, int]:
-        """Zone -> subnet slot, in the order of `availabilityZones`."""
-        return {zone: self.network.subnet_indexes[zone] for zone in self.availability_zones}
+        """Zone name -> subnet slot, in the order of `availabilityZones`."""
+        return {zone: self.network.subnet_indexes[zone[-1]] for zone in self.availability_zones}
 
     @model_validator(mode="after")
     def _own_account(self) -> EnvironmentConfig:

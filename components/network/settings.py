@@ -2,13 +2,14 @@
 
 Subnet CIDRs come from an explicit index per zone: the program cannot see state, and deriving them
 from the zones' positions in a list would renumber every subnet (and so replace it) when a zone is
-added or the list reordered. The VPC is cut into `subnetSlots` blocks; slot `i` is zone i's private
+added or the list reordered. The map is keyed by the zone's letter. The VPC is cut into `subnetSlots` blocks; slot `i` is zone i's private
 subnet and the last block, cut the same way, holds the public subnets.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field, field_validator
 

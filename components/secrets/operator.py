@@ -1,16 +1,16 @@
 """External Secrets Operator (ESO) on an environment's cluster, and its store for AWS Secrets Manager.
 
 ESO runs in its own namespace (Pod Security `restricted`, default-deny network policies with its
-allowances) from the upstream Helm chart (pinned), with the CRDs the chart installs, annotated to
-be kept by Helm; in prod the namespace and the release are protected. Its controller's service
-account assumes an IAM role (IRSA) that may read only this environment's secrets (`pyairtable/<env>/*`) and decrypt only with this environment's secrets KMS
-key. One `ClusterSecretStore` points at Secrets Manager in the environment's region; the
-`ExternalSecret`s of `components.secrets.service_secrets` read through it.
+allowances) from the upstream Helm chart (pinned), with the CRDs the chart installs, annotated to be
+kept by Helm; in prod the namespace and the release are protected. Its controller's service account
+assumes an IAM role (IRSA) that may read only this environment's secrets (`pyairtable/<env>/*`) and
+decrypt only with this environment's secrets KMS key. One `ClusterSecretStore` points at Secrets
+Manager in the environment's region; the `ExternalSecret`s of `components.secrets.service_secrets`
+read through it.
 
 CRD ordering: every custom resource (the store here, the ExternalSecrets elsewhere) depends on the
-Helm release that installs the CRDs, so `pulumi up` creates them only after the release (and with
-it the CRDs) is deployed; see the README section "Secrets" for how preview treats them.
-"""
+Helm release that installs the CRDs, so `pulumi up` creates them only after the release (and with it
+the CRDs) is deployed; see the README section "Secrets" for how preview treats them."""
 
 from __future__ import annotations
 
