@@ -63,6 +63,9 @@ IDENTITY: dict[str, Identity] = {
     "aws:cloudwatch/logGroup:LogGroup": _named_or_prefixed("name", "namePrefix"),
     "aws:ec2/launchTemplate:LaunchTemplate": _named_or_prefixed("name", "namePrefix"),
     "aws:ec2/subnet:Subnet": _fields("cidrBlock", "vpcId"),
+    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
+    # Two endpoints of one service in a VPC would both claim its private DNS name.
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _fields("serviceName", "vpcId"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _fields("subnetId"),
     "aws:eks/cluster:Cluster": _fields("name"),
     "aws:eks/accessEntry:AccessEntry": _fields("principalArn", "clusterName"),
@@ -157,15 +160,18 @@ def test_no_two_resources_of_a_type_share_a_physical_name(any_plan: Plan) -> Non
     assert collisions(any_plan.resources) == []
 
 
-def test_the_two_kms_aliases_differ(env_plan: Plan) -> None:
+def test_the_kms_aliases_differ(env_plan: Plan) -> None:
     names = sorted(alias["inputs"]["name"] for alias in env_plan.of_type("aws:kms/alias:Alias"))
     stack = env_plan.stack
-    assert names == [f"alias/pyairtable-{stack}-eks-secrets", f"alias/pyairtable-{stack}-secrets"]
+    assert names == [f"alias/pyairtable-{stack}-{key}" for key in ("eks-secrets", "logs", "secrets")]
 
 
 def test_a_planted_alias_collision_is_found(env_plan: Plan) -> None:
     resources = copy.deepcopy(env_plan.resources)
-    first, second = (r for r in resources if r["type"] == "aws:kms/alias:Alias")
+    first, second = sorted(
+        (r for r in resources if r["type"] == "aws:kms/alias:Alias" and r["name"] != "logs-key-key"),
+        key=lambda r: r["name"],
+    )
     second["inputs"]["name"] = first["inputs"]["name"]
     assert collisions(resources) == [
         f"aws:kms/alias:Alias ('name', {first['inputs']['name']!r}): {['eks-secrets', 'secrets-key-key']}"

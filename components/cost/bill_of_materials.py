@@ -32,8 +32,9 @@ from components.cost.prices import (
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
-KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager")
-"""The customer-managed KMS keys of an environment: the EKS secrets envelope key and the Secrets Manager key."""
+KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", "logs")
+"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager key
+and the CloudWatch Logs key."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,12 @@ def kms_key_count(config: EnvironmentConfig) -> int:
     return len(KMS_KEYS_PER_ENVIRONMENT)
 
 
+def interface_endpoint_count(config: EnvironmentConfig) -> int:
+    """Interface endpoint network interfaces: one per configured interface endpoint and zone (the S3
+    gateway endpoint has no hourly price)."""
+    return len(config.network.interface_endpoints) * len(config.availability_zones)
+
+
 @dataclass(frozen=True)
 class LineItem:
     """One counted line of a bill: what, how many, and the price it needs (not the price itself)."""
@@ -269,6 +276,20 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "key-month",
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
+        ),
+        *(
+            [
+                LineItem(
+                    "VPC interface endpoints",
+                    interface_endpoint_count(config),
+                    "endpoint-AZ-month",
+                    Rate("vpcInterfaceEndpoint", hourly=True),
+                    f"network.vpcEndpoints {', '.join(s.value for s in config.network.interface_endpoints)} x "
+                    f"{len(config.availability_zones)} zones; data processed is not priced",
+                )
+            ]
+            if interface_endpoint_count(config)
+            else []
         ),
         LineItem(
             "CloudWatch Logs ingestion",

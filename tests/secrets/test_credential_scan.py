@@ -46,6 +46,9 @@ REFERENCES = {
 # Properties whose values come from a fixed enumeration in which "admin" is a level, not a login:
 # GitHub's team repository permission (pull, triage, push, maintain, admin).
 ENUM_PROPERTIES = {"permission"}
+# Properties that hold Kubernetes namespace names, where `default` is the namespace the API server's
+# Service lives in (the control-plane ServiceMonitors select it), not a password.
+NAMESPACE_PROPERTIES = {"matchNames"}
 
 
 def _normalized(key: str) -> str:
@@ -79,7 +82,7 @@ def scan_plan(plan: dict[str, Any]) -> list[str]:
     for where, document in documents:
         for path, key, value in _leaves(document):
             default_value = isinstance(value, str) and value.strip().lower() in DEFAULT_CREDENTIALS
-            if default_value and key not in ENUM_PROPERTIES:
+            if default_value and key not in ENUM_PROPERTIES | NAMESPACE_PROPERTIES:
                 findings.append(f"{where}: {path} = {value!r} is a well-known default credential")
             credential_named = _normalized(key).endswith(CREDENTIAL_SUFFIXES)
             is_value = isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""
