@@ -2,8 +2,9 @@
 
 Subnet CIDRs come from an explicit index per zone: the program cannot see state, and deriving them
 from the zones' positions in a list would renumber every subnet (and so replace it) when a zone is
-added or the list reordered. The map is keyed by the zone's letter. The VPC is cut into `subnetSlots` blocks; slot `i` is zone i's private
-subnet and the last block, cut the same way, holds the public subnets.
+added or the list reordered. The map is keyed by the zone's letter (the `a` of `us-east-1a`). The
+VPC is cut into `subnetSlots` blocks; slot `i` is a private subnet, and the last block, cut the same
+way, holds the public subnets.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ are interface endpoints with one network interface per zone, billed per AZ-hour.
 class NetworkSettings(FrozenModel):
     """Subnet slots and VPC endpoints of one environment."""
 
-    subnet_indexes: dict[str, int] = Field(alias="subnetIndexes", min_length=2)
-    """Availability zone -> its slot in the VPC; never change a zone's slot (its subnets would be replaced)."""
+    subnet_indexes: dict[Annotated[str, Field(pattern=r"^[a-z]$")], int] = Field(alias="subnetIndexes", min_length=1)
+    """Zone letter -> its subnet slot; never change a zone's slot (its subnets would be replaced). A letter
+    without a zone in `availabilityZones` keeps its slot reserved."""
     subnet_slots: int = Field(alias="subnetSlots", default=4)
     """Equal blocks the VPC is cut into (a power of two); the last holds the public subnets."""
     vpc_endpoints: tuple[VpcEndpointService, ...] = Field(alias="vpcEndpoints", default=())

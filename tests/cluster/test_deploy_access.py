@@ -14,6 +14,7 @@ from typing import Any
 
 import celpy
 import pytest
+from celpy.adapter import json_to_cel
 
 from components.cluster.deploy_access import deploy_group, deploy_subjects, github_oidc_provider_arn
 from components.cluster.settings import DeploySubjects
@@ -240,7 +241,7 @@ def test_exposed_service_types_are_refused_in_service_namespaces(env_plan: Plan,
     program = environment.program(environment.compile(validation["expression"]))
 
     def admits(spec: dict[str, Any]) -> bool:
-        return bool(program.evaluate({"object": celpy.json_to_cel({"spec": spec})}))
+        return bool(program.evaluate({"object": json_to_cel({"spec": spec})}))
 
     assert admits({}) and admits({"type": "ClusterIP"})
     assert not admits({"type": service_type})
