@@ -41,7 +41,12 @@ from components.cluster.namespaces import (
 from components.config.environment import EnvironmentConfig
 from components.shared.catalog import secret_prefix
 from components.shared.iam import policy_document, service_account_subject, web_identity_trust_policy
-from components.shared.naming import EXTERNAL_SECRETS_NAMESPACE, MONITORING_NAMESPACE, cluster_name
+from components.shared.naming import (
+    EXTERNAL_SECRETS_NAMESPACE,
+    MONITORING_NAMESPACE,
+    NODE_EXPORTER_NAMESPACE,
+    cluster_name,
+)
 
 CHART = "external-secrets"
 CHART_VERSION = "2.9.0"
@@ -248,7 +253,16 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
                     }
                 },
                 # Without this, an ExternalSecret in any namespace could read every service's secrets.
-                "conditions": [{"namespaces": [args.namespaces[key].metadata.name for key in sorted(args.namespaces)]}],
+                # The node exporter's namespace reads no secrets.
+                "conditions": [
+                    {
+                        "namespaces": [
+                            args.namespaces[key].metadata.name
+                            for key in sorted(args.namespaces)
+                            if key != NODE_EXPORTER_NAMESPACE
+                        ]
+                    }
+                ],
             },
             opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[self.release])),
         )
