@@ -15,7 +15,6 @@ from components.config.common import (
     DURATION_PATTERN,
     FrozenModel,
     InstanceType,
-    InvalidKeyError,
     Slug,
     check_instance_type,
 )
@@ -24,6 +23,7 @@ from components.network.settings import NetworkSettings
 from components.network.vpc import subnet_layout
 from components.shared.aws_limits import load_aws_limits, load_kubernetes_versions
 from components.shared.catalog import ENVIRONMENTS
+from components.shared.errors import InvalidKeyError
 from components.shared.kms import KeyAccess
 from components.shared.naming import PROD_ENVIRONMENT
 
