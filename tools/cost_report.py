@@ -56,7 +56,7 @@ def category(item: str) -> str:
         return "compute"
     if "volume" in name:
         return "storage"
-    if name.startswith(("nat", "public ipv4")):
+    if name.startswith(("nat", "public ipv4", "vpc")):
         return "network"
     if name.startswith(("secrets manager", "kms")):
         return "secrets and keys"

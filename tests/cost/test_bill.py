@@ -91,11 +91,15 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         "public IPv4 addresses": money(nat * monthly(rate(rates, "publicIpv4"))),
         "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
         "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
-        "KMS keys": money(2 * usd(rate(rates, "kmsKey"))),
+        # EKS secrets, Secrets Manager and CloudWatch Logs keys.
+        "KMS keys": money(3 * usd(rate(rates, "kmsKey"))),
         "CloudWatch Logs ingestion": money(
             config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
         ),
     }
+    endpoints = len(config.network.interface_endpoints) * len(config.availability_zones)
+    if endpoints:
+        items["VPC interface endpoints"] = money(endpoints * monthly(rate(rates, "vpcInterfaceEndpoint")))
     volume = config.prometheus_replicas * config.prometheus_storage_gib
     if volume:
         items["Prometheus volumes (gp3)"] = money(volume * usd(rate(rates, "ebsGp3")))
