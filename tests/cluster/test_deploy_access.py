@@ -85,6 +85,13 @@ def allowed(
     )
 
 
+def admits(expression: str, spec: dict[str, Any]) -> bool:
+    """Whether the CEL `expression` admits a Service with this `spec` (core CEL, as the API server runs it)."""
+    environment = celpy.Environment()
+    program = environment.program(environment.compile(expression))
+    return bool(program.evaluate({"object": json_to_cel({"spec": spec})}))
+
+
 def test_no_github_oidc_provider_is_declared_its_arn_is_built(env_plan: Plan) -> None:
     """The bootstrap project owns the account's one GitHub OIDC provider; no invoke looks it up."""
     providers = [p["inputs"]["url"] for p in env_plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")]
@@ -237,11 +244,5 @@ def test_exposed_service_types_are_refused_in_service_namespaces(env_plan: Plan,
     [rule] = policy["spec"]["matchConstraints"]["resourceRules"]
     assert rule["resources"] == ["services"] and set(rule["operations"]) == {"CREATE", "UPDATE"}
     [validation] = policy["spec"]["validations"]
-    environment = celpy.Environment()
-    program = environment.program(environment.compile(validation["expression"]))
-
-    def admits(spec: dict[str, Any]) -> bool:
-        return bool(program.evaluate({"object": json_to_cel({"spec": spec})}))
-
-    assert admits({}) and admits({"type": "ClusterIP"})
-    assert not admits({"type": service_type})
+    assert admits(validation["expression"], {}) and admits(validation["expression"], {"type": "ClusterIP"})
+    assert not admits(validation["expression"], {"type": service_type})

@@ -70,14 +70,14 @@ def test_secrets_scheduled_for_deletion_fail_with_the_way_out() -> None:
     assert checks_cluster.secret_names_free(context({"aws secretsmanager": ok({"SecretList": []})})).status == "pass"
 
 
+def caller_check_status(caller_arn: str) -> str:
+    """The key-administrator check's status when Pulumi runs with ambient credentials as `caller_arn`."""
+    ambient = environment_configs()["dev"].model_copy(update={"aws_role_arn": ""})
+    context = PreflightContext("dev", ambient, run=lambda argv: ok({"Arn": caller_arn}))
+    return checks_cluster.caller_administers_keys(context).status
+
+
 def test_the_caller_must_administer_the_keys_when_no_role_is_assumed() -> None:
-    base = context({})
-    ambient = base.config.model_copy(update={"aws_role_arn": ""})  # type: ignore[union-attr]
-
-    def with_caller(arn: str) -> str:
-        run = lambda argv: ok({"Arn": arn})  # noqa: E731
-        return checks_cluster.caller_administers_keys(PreflightContext("dev", ambient, run=run)).status
-
-    assert with_caller("arn:aws:sts::111111111111:assumed-role/pyairtable-admin/me") == "pass"
-    assert with_caller("arn:aws:sts::111111111111:assumed-role/someone-else/me") == "fail"
-    assert checks_cluster.caller_administers_keys(base).status == "pass"
+    assert caller_check_status("arn:aws:sts::111111111111:assumed-role/pyairtable-admin/me") == "pass"
+    assert caller_check_status("arn:aws:sts::111111111111:assumed-role/someone-else/me") == "fail"
+    assert checks_cluster.caller_administers_keys(context({})).status == "pass"
