@@ -16,6 +16,7 @@ import datetime
 import ipaddress
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from components.config.environment import EnvironmentConfig
 from components.shared.aws_limits import load_kubernetes_versions
@@ -31,14 +32,21 @@ def _environment(context: PreflightContext, name: str) -> EnvironmentConfig | Ch
     return context.config
 
 
-def _aws(config: EnvironmentConfig, *arguments: str) -> list[str]:
-    return ["aws", *arguments, "--region", config.aws_region, "--output", "json"]
-
-
 def _not_run(name: str, argv: Sequence[str], returncode: int, stderr: str) -> CheckResult:
     if returncode == 127:
         return CheckResult(name, "skip", f"{argv[0]} is not installed here", f"install {argv[0]}")
     return CheckResult(name, "fail", f"`{' '.join(argv[:4])} ...` failed: {stderr.strip()[:300]}")
+
+
+def _aws_json(
+    context: PreflightContext, config: EnvironmentConfig, name: str, *arguments: str
+) -> dict[str, Any] | CheckResult:
+    """The JSON answer of `aws <arguments>` in the environment's region, or the check's skip or failure."""
+    argv = ["aws", *arguments, "--region", config.aws_region, "--output", "json"]
+    result = context.run(argv)
+    if result.returncode != 0:
+        return _not_run(name, argv, result.returncode, result.stderr)
+    return json.loads(result.stdout or "{}")
 
 
 def endpoint_path(context: PreflightContext) -> CheckResult:
@@ -73,11 +81,12 @@ def kubernetes_support_calendar(context: PreflightContext) -> CheckResult:
     config = _environment(context, name)
     if isinstance(config, CheckResult):
         return config
-    argv = _aws(config, "eks", "describe-cluster-versions", "--cluster-versions", config.kubernetes_version)
-    result = context.run(argv)
-    if result.returncode != 0:
-        return _not_run(name, argv, result.returncode, result.stderr)
-    versions = json.loads(result.stdout or "{}").get("clusterVersions", [])
+    answer = _aws_json(
+        context, config, name, "eks", "describe-cluster-versions", "--cluster-versions", config.kubernetes_version
+    )
+    if isinstance(answer, CheckResult):
+        return answer
+    versions = answer.get("clusterVersions", [])
     row = load_kubernetes_versions().find(config.kubernetes_version)
     if not versions or row is None:
         return CheckResult(name, "fail", f"EKS does not list Kubernetes {config.kubernetes_version}")
@@ -100,13 +109,13 @@ def secret_names_free(context: PreflightContext) -> CheckResult:
     if isinstance(config, CheckResult):
         return config
     prefix = secret_prefix(config.environment)
-    argv = _aws(
-        config, "secretsmanager", "list-secrets", "--include-planned-deletion", "--filters", f"Key=name,Values={prefix}"
-    )
-    result = context.run(argv)
-    if result.returncode != 0:
-        return _not_run(name, argv, result.returncode, result.stderr)
-    pending = [s["Name"] for s in json.loads(result.stdout or "{}").get("SecretList", []) if s.get("DeletedDate")]
+    answer = _aws_json(
+        context, config, name, "secretsmanager", "list-secrets", "--include-planned-deletion", "--filters",
+        f"Key=name,Values={prefix}",
+    )  # fmt: skip
+    if isinstance(answer, CheckResult):
+        return answer
+    pending = [s["Name"] for s in answer.get("SecretList", []) if s.get("DeletedDate")]
     if pending:
         return CheckResult(
             name,
@@ -125,11 +134,10 @@ def caller_administers_keys(context: PreflightContext) -> CheckResult:
         return config
     if config.aws_role_arn:
         return CheckResult(name, "pass", f"Pulumi assumes {config.aws_role_arn}, an administrator of every key")
-    argv = _aws(config, "sts", "get-caller-identity")
-    result = context.run(argv)
-    if result.returncode != 0:
-        return _not_run(name, argv, result.returncode, result.stderr)
-    caller = str(json.loads(result.stdout or "{}").get("Arn", ""))
+    answer = _aws_json(context, config, name, "sts", "get-caller-identity")
+    if isinstance(answer, CheckResult):
+        return answer
+    caller = str(answer.get("Arn", ""))
     # arn:aws:sts::<account>:assumed-role/<role>/<session> -> arn:aws:iam::<account>:role/<role>
     parts = caller.split(":")
     role = ""
