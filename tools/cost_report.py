@@ -54,7 +54,7 @@ def category(item: str) -> str:
     name = item.lower()
     if name.startswith(("eks", "node group", "reserved")):
         return "compute"
-    if "volume" in name:
+    if "volume" in name or name.startswith("ecr"):
         return "storage"
     if name.startswith(("nat", "public ipv4", "vpc")):
         return "network"

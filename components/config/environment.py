@@ -21,6 +21,7 @@ from components.config.common import (
 from components.cost.prices import UnpricedError, load_prices
 from components.network.settings import NetworkSettings
 from components.network.vpc import subnet_layout
+from components.registry.settings import EnvironmentRegistrySettings
 from components.shared.aws_limits import load_aws_limits, load_kubernetes_versions
 from components.shared.catalog import ENVIRONMENTS
 from components.shared.errors import InvalidKeyError
@@ -220,6 +221,8 @@ class EnvironmentConfig(FrozenModel):
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    registry: EnvironmentRegistrySettings
+    """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
     @property
     def environment(self) -> str:
