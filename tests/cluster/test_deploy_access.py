@@ -229,13 +229,12 @@ def test_the_evaluator_sees_a_planted_secret_grant() -> None:
 @pytest.mark.parametrize("service_type", ["LoadBalancer", "NodePort"])
 def test_exposed_service_types_are_refused_in_service_namespaces(env_plan: Plan, service_type: str) -> None:
     """RBAC cannot restrict a Service's type: a ValidatingAdmissionPolicy does (its CEL evaluated here)."""
-    [policy] = [
-        r["inputs"] for r in env_plan.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
-    ]
-    [binding] = [
-        r["inputs"]
-        for r in env_plan.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
-    ]
+    policy = env_plan.one(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "namespaces-service-types"
+    )["inputs"]
+    binding = env_plan.one(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "namespaces-service-types"
+    )["inputs"]
     assert binding["spec"]["policyName"] == policy["metadata"]["name"]
     assert binding["spec"]["validationActions"] == ["Deny"]
     selector = {"matchLabels": {"pyairtable.io/service-namespace": "true"}}
