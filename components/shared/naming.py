@@ -12,16 +12,6 @@ def cluster_name(environment: str) -> str:
     return f"pyairtable-{environment}"
 
 
-def deploy_role_name(environment: str) -> str:
-    """IAM role that GitHub Actions assumes (OIDC) to deploy to the environment."""
-    return f"pyairtable-{environment}-github-deploy"
-
-
-def deploy_role_arn(account_id: str, environment: str) -> str:
-    """ARN of `deploy_role_name` in the environment's account."""
-    return f"arn:aws:iam::{account_id}:role/{deploy_role_name(environment)}"
-
-
 PROD_ENVIRONMENT = "prod"
 """The environment whose data and workloads are protected from deletion, and which gets the floors."""
 
