@@ -52,7 +52,7 @@ METRICS_SERVER = HelmChart("metrics-server", "3.13.1", "https://kubernetes-sigs.
 CLUSTER_AUTOSCALER_POLICY = DATA_DIR / "upstream" / "cluster-autoscaler" / "iam_policy.json"
 """The autoscaler's recommended policy (data/upstream/README.md); we narrow its write statement."""
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
-CLUSTER_AUTOSCALER_IMAGES = {"1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2"}
+CLUSTER_AUTOSCALER_IMAGES = {"1.32": "v1.32.7", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2"}
 """The autoscaler release of each Kubernetes minor (upstream tags `cluster-autoscaler-<version>`):
 it must match the control plane's minor, whatever the chart's default image is."""
 DISCOVERY_TAG = "k8s.io/cluster-autoscaler/{cluster}"

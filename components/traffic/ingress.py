@@ -171,7 +171,10 @@ def ingress_annotations(
 
 def load_balancer_cidrs(config: EnvironmentConfig) -> list[str]:
     """The public subnets the internet-facing ALB's nodes (and its health checks) come from."""
-    return [layout.public_cidr for layout in subnet_layout(config.vpc_cidr, config.availability_zones)]
+    return [
+        layout.public_cidr
+        for layout in subnet_layout(config.vpc_cidr, config.subnet_indexes, config.network.subnet_slots)
+    ]
 
 
 def traffic_rule_spec() -> dict[str, Any]:

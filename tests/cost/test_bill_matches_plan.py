@@ -118,6 +118,9 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, "WAF rules") == sum(len(acl["inputs"]["rules"]) for acl in acls)
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     assert bill_quantity(plan, "certificate expiry alarm") == len(alarms)
+    interface = [e["inputs"] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    interface = [e for e in interface if e["vpcEndpointType"] == "Interface"]
+    assert bill_quantity(plan, "VPC interface endpoints") == sum(len(e["subnetIds"]) for e in interface)
     # The cache's storage is an estimate (nothing in the plan sizes it), but only where a cache rule exists.
     caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
     stored = environment_configs()[plan.stack].registry.cache.stored_gib

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from components.config.environment import SUPPORTED_KUBERNETES_VERSIONS
 from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
 from components.scaling.autoscaler import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGES, METRICS_SERVER
 from components.scaling.settings import Weekday
+from components.shared.aws_limits import load_kubernetes_versions
 from components.shared.errors import ConfigError
 from components.shared.naming import cluster_name
 from tests.conftest import stack_plan
@@ -83,8 +83,8 @@ def test_autoscaler_matches_the_cluster_and_reads_its_region_from_config(env_pla
 
 
 def test_every_supported_kubernetes_version_has_an_autoscaler_release() -> None:
-    for version in SUPPORTED_KUBERNETES_VERSIONS:
-        assert CLUSTER_AUTOSCALER_IMAGES[version].startswith(f"v{version}.")
+    for row in load_kubernetes_versions().versions:
+        assert CLUSTER_AUTOSCALER_IMAGES[row.version].startswith(f"v{row.version}."), row.version
 
 
 def test_scaling_alerts_cover_pending_pods_and_failed_scale_ups(env_plan: Plan) -> None:
