@@ -19,6 +19,7 @@ from components.config.common import (
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
+from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.vpc import subnet_layout
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
@@ -65,13 +66,6 @@ class CapacityStrategy(StrEnum):
     """An on-demand base plus spot above it (staging)."""
     RESERVED = "reserved"
     """On-demand nodes covered by a reservation (prod)."""
-
-
-class NatGateways(StrEnum):
-    """How many NAT gateways an environment's private subnets share."""
-
-    SINGLE = "single"
-    PER_AZ = "perAz"
 
 
 class NodePool(FrozenModel):
@@ -153,6 +147,8 @@ class EnvironmentConfig(FrozenModel):
     vpc_cidr: ipaddress.IPv4Network = Field(alias="vpcCidr")
     availability_zones: tuple[str, ...] = Field(alias="availabilityZones")
     nat_gateways: NatGateways = Field(alias="natGateways")
+    nat_instance_type: InstanceType = Field(alias="natInstanceType", default="t4g.nano")
+    """EC2 type of the NAT instance (`natGateways: instance`)."""
     flow_log_retention_days: int = Field(alias="flowLogRetentionDays")
     kubernetes_version: str = Field(alias="kubernetesVersion")
     cluster_log_types: tuple[str, ...] = Field(alias="clusterLogTypes")
@@ -305,6 +301,37 @@ class EnvironmentConfig(FrozenModel):
             subnet_layout(self.vpc_cidr, self.availability_zones)
         except ValueError as error:
             raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+        return self
+
+    @property
+    def egress_facts(self) -> EgressFacts:
+        """What decides whether the private subnets can do without NAT (components/network/egress.py).
+
+        VPC endpoints (issue 13), the pull-through cache (issue 16) and the catalog's external egress
+        (issue 13) are not declared yet, so `natGateways: none` is refused with every reason.
+        """
+        return EgressFacts(
+            vpc_endpoints=frozenset(), pull_through_registries=frozenset(), services_with_external_egress=None
+        )
+
+    @model_validator(mode="after")
+    def _nat(self) -> EnvironmentConfig:
+        check_instance_type(self.nat_instance_type)
+        if self.nat_gateways in NON_PROD_ONLY and self.stack == "prod":
+            raise InvalidKeyError(
+                "natGateways",
+                self.nat_gateways.value,
+                "prod keeps managed NAT gateways (a NAT instance is a single point of failure); allowed: single, perAz",
+            )
+        if self.nat_gateways is NatGateways.NONE:
+            blockers = no_nat_blockers(self.egress_facts)
+            if blockers:
+                raise InvalidKeyError(
+                    "natGateways",
+                    self.nat_gateways.value,
+                    f"private subnets without NAT cannot work yet: {'; '.join(blockers)}; allowed now: single, perAz, "
+                    'instance (README "NAT options")',
+                )
         return self
 
     @model_validator(mode="after")

@@ -51,6 +51,8 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             vpc_cidr=config.vpc_cidr,
             availability_zones=config.availability_zones,
             nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
+            nat_instance_type=config.nat_instance_type if config.nat_gateways is NatGateways.INSTANCE else None,
+            internet_egress=config.nat_gateways is not NatGateways.NONE,
             flow_log_retention_days=config.flow_log_retention_days,
             account_id=config.aws_account_id,
             protect=protect,
