@@ -84,7 +84,7 @@ def test_no_nat_is_refused_with_every_reason() -> None:
 
 
 def test_a_nat_instance_type_must_exist() -> None:
-    with pytest.raises(ConfigError, match="t4g.nanoo"):
+    with pytest.raises(ConfigError, match=r"t4g\.nanoo"):
         parse_stack_config("dev", raw_config("dev", natGateways="instance", natInstanceType="t4g.nanoo"))
 
 
