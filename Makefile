@@ -11,7 +11,7 @@ JSON    ?=
 BASE    ?= HEAD
 FROM    ?= plan
 
-.PHONY: venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff clean
+.PHONY: venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -49,8 +49,17 @@ bench: $(STAMP)
 cost: $(STAMP)
 	$(PYTHON) -m tools.cost_report --from $(FROM)
 
+# The pull-request comment: change per stack and item, budget breaches (FAIL_ON_BUDGET=1 fails), bill folded.
 cost-diff: $(STAMP)
-	$(PYTHON) -m tools.cost_report --diff $(BASE)
+	$(PYTHON) -m tools.cost_comment --base $(BASE)
+
+# Month-to-date spend from Cost Explorer beside the estimate (needs AWS credentials): make cost-actuals STACK=dev
+cost-actuals: $(STAMP)
+	$(PYTHON) -m tools.cost_actuals --stack $(STACK)
+
+# Rebuild data/prices.yaml from AWS's public offer files and the Spot Advisor data (needs network).
+prices: $(STAMP)
+	$(PYTHON) -m tools.prices
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build
