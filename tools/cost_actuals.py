@@ -49,7 +49,7 @@ SERVICE_OF_ITEM: tuple[tuple[str, str], ...] = (
     ("load balancer", "Elastic Load Balancing"),
     ("Route 53", "Amazon Route 53"),
     ("WAF", "AWS WAF"),
-    ("budget", "AWS Budgets"),
+    ("AWS Budgets", "AWS Budgets"),
 )
 """Bill item name prefix -> the Cost Explorer SERVICE dimension value that bills it."""
 

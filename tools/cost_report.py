@@ -45,7 +45,7 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitHub")
+CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitHub", "other")
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
@@ -64,6 +64,8 @@ def category(item: str) -> str:
         return "logs"
     if name.startswith("github"):
         return "GitHub"
+    if name.startswith("aws budgets"):
+        return "other"
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 
@@ -245,9 +247,20 @@ def write_chart(bills: Mapping[str, Bill], path: Path) -> Path:
         axes.annotate(
             f"${bills[stack]['monthlyUsd']:,.0f}", (position - width / 2, bottoms[position]), ha="center", va="bottom"
         )
+        # The budget across both bars of the stack: a bill over the line is over budget.
+        budget = bills[stack]["budgetUsd"]
+        axes.hlines(
+            budget,
+            position - width,
+            position + width,
+            colors="firebrick",
+            linestyles="dashed",
+            label="budget" if position == 0 else None,
+        )
+        axes.annotate(f"budget ${budget:,.0f}", (position + width, budget), ha="left", va="bottom", fontsize="small")
     axes.set_xticks(positions, stacks)
     axes.set_ylabel("USD per month")
-    axes.set_title("Monthly cost per stack, by category, beside its on-demand equivalent")
+    axes.set_title("Monthly cost per stack, by category, beside its on-demand equivalent; dashed: budget")
     axes.legend(fontsize="small")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

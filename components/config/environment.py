@@ -18,7 +18,7 @@ from components.config.common import (
     Slug,
     check_instance_type,
 )
-from components.cost.prices import UnpricedError, load_prices
+from components.cost.settings import BudgetAlerts
 from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.vpc import subnet_layout
 
@@ -140,6 +140,8 @@ class EnvironmentConfig(FrozenModel):
 
     stack: str
     budget_usd: int = Field(alias="budgetUsd", ge=0)
+    budget_alerts: BudgetAlerts = Field(alias="budgetAlerts")
+    """Who the environment's AWS Budget alerts, and when (components/cost/settings.py)."""
     aws_region: str = Field(alias="awsRegion")
     aws_account_id: str = Field(alias="awsAccountId", pattern=r"^[0-9]{12}$")
     aws_role_arn: str = Field(alias="awsRoleArn", pattern=r"^(arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$")
@@ -398,9 +400,9 @@ class EnvironmentConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
-    def _priced(self) -> EnvironmentConfig:
-        # The `cost` output prices everything the stack declares; a figure missing from the price
-        # table stops the program here, before any resource is declared, instead of at the export.
+    def _spot_savings_apply(self) -> EnvironmentConfig:
+        # A figure the price table lacks never stops the program (the bill shows an unpriced line);
+        # an override for a type the stack does not run is a mistake in the config itself.
         stale = sorted(set(self.spot_savings_percent) - set(self.nodes.instance_types))
         if stale:
             raise InvalidKeyError(
@@ -408,16 +410,6 @@ class EnvironmentConfig(FrozenModel):
                 self.spot_savings_percent,
                 f"instance types {stale} are not in nodes.instanceTypes; allowed: {list(self.nodes.instance_types)}",
             )
-        try:
-            region = load_prices().region(self.aws_region)
-            for instance_type in self.nodes.instance_types:
-                region.on_demand(instance_type, "nodes.instanceTypes")
-                if self.capacity_strategy is not CapacityStrategy.RESERVED:
-                    region.spot_savings(instance_type, self.spot_savings_percent)
-            for reservation in self.reservations:
-                region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
-        except UnpricedError as error:
-            raise InvalidKeyError(error.key, error.value, error.message) from None
         return self
 
     @property

@@ -11,6 +11,7 @@ from components.cluster.namespaces import ServiceNamespaces, ServiceNamespacesAr
 from components.cluster.node_groups import NodeGroupsArgs
 from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
+from components.cost.budget import EnvironmentBudget, EnvironmentBudgetArgs
 from components.network.vpc import Network, NetworkArgs
 from components.observability.monitoring import Monitoring, MonitoringArgs
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
@@ -148,6 +149,19 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             grafana_admin_rotation=service_secrets.grafana_admin_rotation,
             secrets_ready=service_secrets.monitoring_secrets,
         ),
+    )
+
+    # The budget watches the whole account (one account per environment) against the same budgetUsd
+    # the `cost` output compares the estimate with.
+    EnvironmentBudget(
+        "budget",
+        EnvironmentBudgetArgs(
+            environment=config.environment,
+            account_id=config.aws_account_id,
+            budget_usd=config.budget_usd,
+            alerts=config.budget_alerts,
+        ),
+        opts=aws_options,
     )
 
     pulumi.export("clusterName", cluster.name)

@@ -24,6 +24,7 @@ TWO_RECEIVERS = [{"name": "a", "kind": "slack"}, {"name": "b", "kind": "webhook"
 FIVE_RESERVED_NODES = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 5, "maxSize": 6, "diskSizeGib": 80}
 VARIANTS = [
     ("dev", {"natGateways": "perAz", "alertReceivers": TWO_RECEIVERS}),
+    ("staging", {"natGateways": "instance", "budgetUsd": 500}),
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
@@ -68,6 +69,14 @@ def assert_bill_matches(plan: Plan) -> None:
         g["scalingConfig"]["desiredSize"] * disk_of(plan, g) for g in groups
     )
     assert bill_quantity(plan, "NAT gateways") == len(plan.of_type("aws:ec2/natGateway:NatGateway"))
+    nat_instances = plan.of_type("aws:ec2/instance:Instance")
+    assert bill_quantity(plan, r"NAT instance \(.*\)") == len(nat_instances)
+    assert bill_quantity(plan, r"NAT instance root volume \(gp3\)") == sum(
+        template["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+        for template in plan.of_type(LAUNCH_TEMPLATE)
+        if template["name"].endswith("nat-instance-lt")
+    )
+    assert bill_quantity(plan, "AWS Budgets budget") == len(plan.of_type("aws:budgets/budget:Budget")) == 1
     assert bill_quantity(plan, "public IPv4 addresses") == len(plan.of_type("aws:ec2/eip:Eip"))
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))

@@ -33,12 +33,9 @@ class FakeResponse:
 
 
 def test_streams_to_the_file_with_progress(tmp_path: Path) -> None:
-    calls = []
-
-    def get(url: str, **kwargs: object) -> FakeResponse:
-        calls.append((url, kwargs))
-        return FakeResponse([b"a" * 700_000, b"b" * 300_000])
-
+    calls: list[tuple[str, dict[str, object]]] = []
+    response = FakeResponse([b"a" * 700_000, b"b" * 300_000])
+    get = lambda url, **kwargs: calls.append((url, kwargs)) or response  # noqa: E731
     out = io.StringIO()
     url = offer_url("AmazonEC2", "us-east-1")
     path = download(url, tmp_path / "ec2.json", get=get, out=out)
@@ -63,9 +60,8 @@ def test_reuses_a_file_downloaded_today_and_refreshes_an_older_one(tmp_path: Pat
 
 
 def test_a_failed_download_leaves_nothing_behind(tmp_path: Path) -> None:
-    def get(url: str, **kwargs: object) -> FakeResponse:
-        return FakeResponse([], fail=requests.HTTPError("403 Forbidden"))
-
+    refused = FakeResponse([], fail=requests.HTTPError("403 Forbidden"))
+    get = lambda url, **kwargs: refused  # noqa: E731
     with pytest.raises(DownloadError, match="403"):
         download("https://example.com/x", tmp_path / "x.json", get=get, out=io.StringIO())
     assert list(tmp_path.iterdir()) == []
