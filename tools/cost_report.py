@@ -49,24 +49,25 @@ CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitH
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
+CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("compute", ("eks", "node group", "reserved"), ()),
+    ("storage", (), ("volume",)),
+    ("network", ("nat", "public ipv4"), ()),
+    ("secrets and keys", ("secrets manager", "kms"), ()),
+    ("logs", (), ("logs",)),
+    ("GitHub", ("github",), ()),
+    ("other", ("aws budgets",), ()),
+)
+"""(category, name prefixes, name parts), first match wins: a NAT instance's root volume is storage."""
+
+
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    if name.startswith(("eks", "node group", "reserved")):
-        return "compute"
-    if "volume" in name:
-        return "storage"
-    if name.startswith(("nat", "public ipv4")):
-        return "network"
-    if name.startswith(("secrets manager", "kms")):
-        return "secrets and keys"
-    if "logs" in name:
-        return "logs"
-    if name.startswith("github"):
-        return "GitHub"
-    if name.startswith("aws budgets"):
-        return "other"
-    raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
+    for found, prefixes, parts in CATEGORY_RULES:
+        if name.startswith(prefixes) or any(part in name for part in parts):
+            return found
+    raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.CATEGORY_RULES")
 
 
 def plan_bills(stacks: Sequence[str] = STACKS) -> dict[str, Bill]:
@@ -255,7 +256,7 @@ def write_chart(bills: Mapping[str, Bill], path: Path) -> Path:
             position + width,
             colors="firebrick",
             linestyles="dashed",
-            label="budget" if position == 0 else None,
+            label="budget" if position == 0 else "_nolegend_",
         )
         axes.annotate(f"budget ${budget:,.0f}", (position + width, budget), ha="left", va="bottom", fontsize="small")
     axes.set_xticks(positions, stacks)

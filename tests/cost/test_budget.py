@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import botocore.session
 import pytest
@@ -64,7 +65,7 @@ def test_bad_alerts_are_refused_before_anything_is_declared(alerts: dict, fragme
 def test_the_limits_are_the_budgets_apis() -> None:
     """The constants against botocore's model of CreateBudget (the API's own limits)."""
     model = botocore.session.get_session().get_service_model("budgets")
-    create = model.operation_model("CreateBudget").input_shape.members
+    create: Any = model.operation_model("CreateBudget").input_shape.members
     notifications = create["NotificationsWithSubscribers"]
     assert notifications.metadata["max"] == MAX_NOTIFICATIONS
     subscribers = notifications.member.members["Subscribers"]
