@@ -65,7 +65,8 @@ def test_bad_alerts_are_refused_before_anything_is_declared(alerts: dict, fragme
 def test_the_limits_are_the_budgets_apis() -> None:
     """The constants against botocore's model of CreateBudget (the API's own limits)."""
     model = botocore.session.get_session().get_service_model("budgets")
-    create: Any = model.operation_model("CreateBudget").input_shape.members
+    shape: Any = model.operation_model("CreateBudget").input_shape
+    create = shape.members
     notifications = create["NotificationsWithSubscribers"]
     assert notifications.metadata["max"] == MAX_NOTIFICATIONS
     subscribers = notifications.member.members["Subscribers"]
