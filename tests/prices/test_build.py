@@ -8,10 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
+from components.cost.prices import PRICES_PATH, load_prices, parse_prices
+from components.shared.errors import ConfigError
 from tools.prices.build import InUse, PriceSources, in_use, load_sources, refresh, wanted_instance_types
 from tools.prices.download import SPOT_ADVISOR_URL, offer_url
 from tools.prices.rules import GLOBAL_FIGURES, SERVICE_FIGURES
+from tools.prices.table import header_of, write_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOCUMENTED = FIXTURES / "documented-format"
@@ -121,3 +125,40 @@ def test_the_checked_in_sources_file_is_valid() -> None:
     sources = load_sources()
     assert sources.reserved_offering_class == "standard"
     assert "t4g.nano" in sources.instance_types
+
+
+def test_the_fresh_figures_are_written_into_the_table_and_the_rest_kept(table, tmp_path: Path) -> None:
+    original = PRICES_PATH.read_text()
+    path = tmp_path / "prices.yaml"
+    path.write_text(original)
+    write_table(path, table)
+    written = parse_prices(yaml.safe_load(path.read_text()), str(path))  # what the program would read
+    region = written.regions["us-east-1"]
+    fresh = table.regions["us-east-1"]
+    assert region.rate("natGateway").usd == float(fresh["natGateway"].usd)
+    assert region.rate("natGateway").source == fresh["natGateway"].source
+    assert region.rate("natGateway").as_of == PUBLISHED
+    assert region.rate("rdsPostgres", "db.t4g.micro").usd == float(fresh["rdsPostgres.db.t4g.micro"].usd)
+    assert region.eks_control_plane.extended.usd == float(fresh["eksControlPlane.extended"].usd)
+    assert region.ec2_on_demand["m6i.xlarge"].usd == float(fresh["ec2OnDemand.m6i.xlarge"].usd)
+    assert region.spot_savings_percent["m6i.large"].percent == table.spot["us-east-1"]["m6i.large"].percent
+    assert region.reserved("m6i.large", 1, "no-upfront").usd == float(
+        table.reserved["us-east-1"]["m6i.large"][1]["no-upfront"].usd
+    )
+    # Not read by `make prices`: kept with its own source and date.
+    before = load_prices()
+    assert written.github == before.github
+    assert written.regions["eu-west-1"] == before.regions["eu-west-1"]
+    assert region.rate("awsBudget") == before.regions["us-east-1"].rate("awsBudget")
+    # The header comment survives; a leaf figure stays on one line.
+    assert path.read_text().startswith(header_of(original))
+    assert "natGateway: {usd: 0.045, unit: gateway-hour, source: 'https://pricing" in path.read_text()
+
+
+def test_a_table_the_program_would_refuse_is_not_written(table, tmp_path: Path) -> None:
+    path = tmp_path / "prices.yaml"
+    path.write_text(PRICES_PATH.read_text().replace("hoursPerMonth: 730", "hoursPerMonth: -1"))
+    before = path.read_text()
+    with pytest.raises(ConfigError, match="hoursPerMonth"):
+        write_table(path, table)
+    assert path.read_text() == before
