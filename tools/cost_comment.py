@@ -22,18 +22,10 @@ from typing import Any
 
 from components.config.common import STACKS
 from components.shared.errors import ConfigError
-from tools.cost_report import BUILD, Bill, plan_bills, render_report, revision_bills, write_chart
+from tools.cost_report import BUILD, Bill, _signed, _usd, plan_bills, render_report, revision_bills, write_chart
 
 MARKER = "<!-- pyairtable-infra cost comment -->"
 """First line of the comment: the workflow finds and updates its own comment by it."""
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.2f}"
-
-
-def _signed(value: float) -> str:
-    return f"{'+' if value >= 0 else '-'}${abs(value):,.2f}"
 
 
 @dataclass(frozen=True)
