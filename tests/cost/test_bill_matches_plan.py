@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from components.shared.catalog import ENVIRONMENTS
-from tests.conftest import stack_plan
-from tools.plan import Plan, build_plan
+from tests.conftest import NAT_INSTANCE_VARIANT, stack_plan, variant_plan
+from tools.plan import Plan
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -24,7 +24,7 @@ TWO_RECEIVERS = [{"name": "a", "kind": "slack"}, {"name": "b", "kind": "webhook"
 FIVE_RESERVED_NODES = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 5, "maxSize": 6, "diskSizeGib": 80}
 VARIANTS = [
     ("dev", {"natGateways": "perAz", "alertReceivers": TWO_RECEIVERS}),
-    ("staging", {"natGateways": "instance", "budgetUsd": 500}),
+    ("dev", NAT_INSTANCE_VARIANT),
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
@@ -90,13 +90,13 @@ def test_the_bill_counts_what_the_stack_declares(stack: str) -> None:
 
 @pytest.mark.parametrize(("stack", "overrides"), VARIANTS)
 def test_the_bill_follows_a_changed_config(stack: str, overrides: dict[str, Any]) -> None:
-    plan = build_plan(stack, overrides)
+    plan = variant_plan(stack, overrides)
     assert plan.outputs["cost"] != stack_plan(stack).outputs["cost"]
     assert_bill_matches(plan)
 
 
 def test_uncovered_reserved_nodes_are_billed_and_warned() -> None:
-    plan = build_plan("prod", {"nodes": FIVE_RESERVED_NODES})
+    plan = variant_plan("prod", {"nodes": FIVE_RESERVED_NODES})
     assert bill_quantity(plan, r"node group reserved: uncovered on-demand") == 2
     assert any("2" in warning and "reserv" in warning for warning in plan.warnings), plan.warnings
 

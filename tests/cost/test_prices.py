@@ -20,7 +20,7 @@ from components.cost.prices import PRICES_PATH, load_prices, parse_prices
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tests.config.test_config import raw_config
-from tools.plan import build_plan
+from tests.conftest import NAT_INSTANCE_VARIANT, variant_plan
 
 LATEST_VALID_DATE = datetime.date(2026, 11, 30)
 
@@ -147,7 +147,7 @@ def test_a_reservation_without_a_price_is_an_unpriced_line() -> None:
 
 def test_an_unpriced_config_plans_with_a_warning() -> None:
     """The program, not only the bill: `pulumi preview` shows the warning and the plan completes."""
-    plan = build_plan("dev", {"natGateways": "instance", "natInstanceType": "t4g.micro"})
+    plan = variant_plan("dev", NAT_INSTANCE_VARIANT)
     (line,) = [item for item in plan.outputs["cost"]["items"] if item.get("unpriced")]
     assert line["item"] == "NAT instance (t4g.micro)"
     assert "'pyairtable-infra:natInstanceType' = 't4g.micro'" in line["note"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from functools import cache
 
 import pytest
 
@@ -17,15 +16,15 @@ from components.network.egress import (
 from components.network.nat_instance import ROOT_VOLUME_GIB, ami_parameter
 from components.shared.errors import ConfigError
 from tests.config.test_config import raw_config
-from tools.plan import Plan, build_plan
+from tests.conftest import NAT_INSTANCE_VARIANT, variant_plan
+from tools.plan import Plan
 
-NAT_TYPE = "t4g.micro"
+NAT_TYPE = NAT_INSTANCE_VARIANT["natInstanceType"]
 
 
-@cache
 def instance_plan() -> Plan:
     """dev with its egress through a NAT instance of a non-default type."""
-    return build_plan("dev", {"natGateways": "instance", "natInstanceType": NAT_TYPE})
+    return variant_plan("dev", NAT_INSTANCE_VARIANT)
 
 
 def test_a_nat_instance_replaces_the_nat_gateways() -> None:
