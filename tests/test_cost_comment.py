@@ -35,6 +35,7 @@ def test_the_comment_leads_with_the_change_per_stack_and_item() -> None:
     lines = comment.splitlines()
     assert lines[0] == MARKER
     assert lines[1] == "## Cost: +$40.00/month against `main`"
+    assert lines[3].startswith(f"Prices as of {new['dev']['pricesAsOf']}")
     dev_row = next(line for line in lines if line.startswith("| dev |"))
     assert f"${old['dev']['monthlyUsd']:,.2f} | ${new['dev']['monthlyUsd']:,.2f} | +$40.00" in dev_row
     item_row = next(line for line in lines if line.startswith("| dev | node group spot |"))

@@ -84,7 +84,14 @@ def render_comment(old: Mapping[str, Bill | None], new: Mapping[str, Bill], base
     """The whole comment (Markdown)."""
     total = round(sum(b["monthlyUsd"] - (old.get(s) or {"monthlyUsd": 0.0})["monthlyUsd"] for s, b in new.items()), 2)
     over = breaches(old, new)
-    lines = [MARKER, f"## Cost: {_signed(total)}/month against `{base}`", ""]
+    dates = ", ".join(sorted({bill["pricesAsOf"] for bill in new.values()}))
+    lines = [
+        MARKER,
+        f"## Cost: {_signed(total)}/month against `{base}`",
+        "",
+        f"Prices as of {dates} (data/prices.yaml, refreshed by `make prices`); USD per month of 730 hours.",
+        "",
+    ]
     if over:
         lines += [f"> [!WARNING]\n> {breach.sentence()}" for breach in over] + [""]
     lines += [

@@ -14,13 +14,13 @@ from components.config.common import (
     DURATION_PATTERN,
     FrozenModel,
     InstanceType,
-    InvalidKeyError,
     Slug,
     check_instance_type,
 )
 from components.cost.settings import BudgetAlerts
 from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.vpc import subnet_layout
+from components.shared.errors import InvalidKeyError
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
 # release calendar"). Extended support costs six times as much, so older versions are refused.

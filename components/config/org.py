@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.config.common import FrozenModel, GitHubLogin, InvalidKeyError, Slug
+from components.config.common import FrozenModel, GitHubLogin, Slug
 from components.shared.catalog import load_catalog
+from components.shared.errors import InvalidKeyError
 
 
 class BranchProtection(StrEnum):
