@@ -107,3 +107,16 @@ def test_cost_explorer_refusal_is_one_line(capsys: pytest.CaptureFixture[str]) -
     stubber.activate()
     assert cost_actuals.main(["--stack", "dev"], client=client, today=TODAY, bill_of=_bill) == 2
     assert capsys.readouterr().err.startswith("error: Cost Explorer: An error occurred (AccessDeniedException)")
+
+
+@pytest.mark.parametrize(
+    ("item", "service"),
+    [
+        ("NAT instance (t4g.nano)", "Amazon Elastic Compute Cloud - Compute"),
+        ("NAT instance root volume (gp3)", "EC2 - Other"),  # EBS bills as EC2 - Other
+        ("node root volumes (gp3)", "EC2 - Other"),
+        ("AWS Budgets budget", "AWS Budgets"),
+    ],
+)
+def test_items_of_other_configs_land_on_their_service(item: str, service: str) -> None:
+    assert service_of(item) == service

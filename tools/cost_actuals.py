@@ -36,6 +36,7 @@ SERVICE_OF_ITEM: tuple[tuple[str, str], ...] = (
     ("EKS control plane", "Amazon Elastic Container Service for Kubernetes"),
     ("node group", "Amazon Elastic Compute Cloud - Compute"),
     ("reserved instances", "Amazon Elastic Compute Cloud - Compute"),
+    ("NAT instance root volume", "EC2 - Other"),
     ("NAT instance", "Amazon Elastic Compute Cloud - Compute"),
     ("node root volumes", "EC2 - Other"),
     ("Prometheus volumes", "EC2 - Other"),
@@ -51,7 +52,7 @@ SERVICE_OF_ITEM: tuple[tuple[str, str], ...] = (
     ("WAF", "AWS WAF"),
     ("AWS Budgets", "AWS Budgets"),
 )
-"""Bill item name prefix -> the Cost Explorer SERVICE dimension value that bills it."""
+"""Bill item name prefix -> the Cost Explorer SERVICE dimension value that bills it (first match wins)."""
 
 UNMATCHED = "(not in Cost Explorer's services)"
 
