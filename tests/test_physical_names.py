@@ -67,6 +67,10 @@ IDENTITY: dict[str, Identity] = {
     "aws:ec2/subnet:Subnet": _fields("cidrBlock", "vpcId"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _fields("subnetId"),
     "aws:eks/cluster:Cluster": _fields("name"),
+    # ECR: one pull-through cache rule and one creation template per prefix in a registry.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _fields("ecrRepositoryPrefix"),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _fields("prefix"),
+    "aws:iam/policy:Policy": _named_or_prefixed("name", "namePrefix"),
     "aws:eks/accessEntry:AccessEntry": _fields("principalArn", "clusterName"),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _fields("principalArn", "policyArn", "clusterName"),
     "aws:eks/addon:Addon": _fields("addonName", "clusterName"),
@@ -82,6 +86,7 @@ IDENTITY: dict[str, Identity] = {
     # GitHub: scoped by the organization (the provider's owner) or by repository.
     "github:index/repository:Repository": _fields("name"),
     "github:index/team:Team": _fields("name"),
+    "github:index/membership:Membership": _fields("username"),
     "github:index/teamMembership:TeamMembership": _fields("username", "teamId"),
     "github:index/teamRepository:TeamRepository": _fields("repository", "teamId"),
     "github:index/repositoryRuleset:RepositoryRuleset": _fields("name", "repository"),
@@ -97,6 +102,16 @@ IDENTITY: dict[str, Identity] = {
     "github:index/actionsOrganizationVariable:ActionsOrganizationVariable": _fields("variableName"),
     # One settings object per organization: every declaration of it is the same object.
     "github:index/organizationSettings:OrganizationSettings": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationPermissions:ActionsOrganizationPermissions": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationOidcSubjectClaimCustomizationTemplate:"
+    "ActionsOrganizationOidcSubjectClaimCustomizationTemplate": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationWorkflowPermissions:ActionsOrganizationWorkflowPermissions": _fields(
+        "organizationSlug"
+    ),
+    "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:"
+    "ActionsRepositoryOidcSubjectClaimCustomizationTemplate": _fields("repository"),
+    "github:index/actionsRepositoryAccessLevel:ActionsRepositoryAccessLevel": _fields("repository"),
+    "github:index/organizationRuleset:OrganizationRuleset": _fields("name"),
     # Helm: a release name is unique within its namespace.
     "kubernetes:helm.sh/v3:Release": _fields("name", "namespace"),
 }

@@ -51,6 +51,7 @@ SERVICE_OF_ITEM: tuple[tuple[str, str], ...] = (
     ("Route 53", "Amazon Route 53"),
     ("WAF", "AWS WAF"),
     ("AWS Budgets", "AWS Budgets"),
+    ("ECR", "Amazon EC2 Container Registry (ECR)"),
 )
 """Bill item name prefix -> the Cost Explorer SERVICE dimension value that bills it (first match wins)."""
 

@@ -51,7 +51,7 @@ CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitH
 
 CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("compute", ("eks", "node group", "reserved"), ()),
-    ("storage", (), ("volume",)),
+    ("storage", ("ecr",), ("volume",)),
     ("network", ("nat", "public ipv4"), ()),
     ("secrets and keys", ("secrets manager", "kms"), ()),
     ("logs", (), ("logs",)),

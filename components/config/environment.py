@@ -20,7 +20,9 @@ from components.config.common import (
 from components.cost.settings import BudgetAlerts
 from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.vpc import subnet_layout
+from components.registry.settings import EnvironmentRegistrySettings
 from components.shared.errors import InvalidKeyError
+from components.shared.naming import REGISTRY_HOST
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
 # release calendar"). Extended support costs six times as much, so older versions are refused.
@@ -174,6 +176,8 @@ class EnvironmentConfig(FrozenModel):
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    registry: EnvironmentRegistrySettings
+    """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
     @property
     def environment(self) -> str:
@@ -309,11 +313,14 @@ class EnvironmentConfig(FrozenModel):
     def egress_facts(self) -> EgressFacts:
         """What decides whether the private subnets can do without NAT (components/network/egress.py).
 
-        VPC endpoints (issue 13), the pull-through cache (issue 16) and the catalog's external egress
-        (issue 13) are not declared yet, so `natGateways: none` is refused with every reason.
+        Every environment caches the organization's GHCR images (components/registry/pull_path.py);
+        VPC endpoints and the catalog's external egress (issue 13) are not declared yet, so
+        `natGateways: none` is refused with those reasons.
         """
         return EgressFacts(
-            vpc_endpoints=frozenset(), pull_through_registries=frozenset(), services_with_external_egress=None
+            vpc_endpoints=frozenset(),
+            pull_through_registries=frozenset({REGISTRY_HOST}),
+            services_with_external_egress=None,
         )
 
     @model_validator(mode="after")

@@ -30,6 +30,12 @@ from components.cost.prices import (
     SpotNodes,
 )
 from components.network.nat_instance import ROOT_VOLUME_GIB as NAT_INSTANCE_ROOT_GIB
+from components.registry.cost import (
+    ACTIONS_INCLUDED_MINUTES,
+    CREDENTIAL_SECRETS_PER_ENVIRONMENT,
+    billed_publishing_minutes,
+    publishing_minutes,
+)
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
@@ -167,8 +173,8 @@ def service_secret_count(catalog: Catalog) -> int:
 
 
 def secret_count(config: EnvironmentConfig, catalog: Catalog) -> int:
-    """Every Secrets Manager secret of the environment: the services' plus the monitoring ones."""
-    return service_secret_count(catalog) + len(monitoring_secret_names(config))
+    """Every Secrets Manager secret of the environment: the services', the monitoring ones and the registry's."""
+    return service_secret_count(catalog) + len(monitoring_secret_names(config)) + CREDENTIAL_SECRETS_PER_ENVIRONMENT
 
 
 def kms_key_count(config: EnvironmentConfig) -> int:
@@ -193,21 +199,54 @@ class LineItem:
     """Where the quantity comes from (config keys, the catalog)."""
 
 
+GITHUB_ADD_ONS = {"secretProtection": "GitHub Secret Protection", "codeSecurity": "GitHub Code Security"}
+"""The line of each paid add-on of `github.addOns` (its price is `github.rates.<add-on>`)."""
+
+
+def active_committers(config: OrgConfig) -> int:
+    """Committers an add-on is billed for: every distinct configured person (an upper estimate;
+    GitHub counts those who pushed to a private repository in the last 90 days)."""
+    return len({login.casefold() for login in config.all_logins()})
+
+
 def org_items(config: OrgConfig) -> list[LineItem]:
-    """The org stack's bill of materials: the GitHub plan's seats and the container registry."""
+    """The org stack's bill of materials: the GitHub plan's seats (Enterprise seats included), the
+    paid add-ons per active committer, and the container registry."""
+    add_ons = [
+        LineItem(
+            GITHUB_ADD_ONS[add_on],
+            active_committers(config),
+            "committer-month",
+            Rate(add_on, scope="github", cite_notes=True),
+            f"github.addOns {add_on}; committers estimated as the distinct people of teams and owners",
+        )
+        for add_on in sorted(set(config.github.add_ons))
+    ]
     return [
         LineItem(
             f"GitHub {config.github_plan} plan",
             config.github_seats,
             "seat-month",
             GitHubSeat(config.github_plan),
-            f"githubPlan {config.github_plan}, githubSeats {config.github_seats}",
+            f"githubPlan {config.github_plan}, githubSeats {config.github_seats} (people and the registry "
+            f"machine user {config.registry.machine_user})",
         ),
+        *add_ons,
         LineItem(
             "GitHub Container Registry (ghcr.io)",
             1,
             "organization-month",
             Rate("containerRegistry", scope="github", cite_notes=True),
+        ),
+        LineItem(
+            "GitHub Actions minutes publishing images",
+            billed_publishing_minutes(config.registry, config.github_plan),
+            "minute",
+            Rate("actionsLinuxMinute", scope="github"),
+            f"registry.publishing: {publishing_minutes(config.registry)} minutes "
+            f"({config.registry.publishing.builds_per_month} builds x {config.registry.publishing.minutes_per_build}) "
+            f"beyond the {ACTIONS_INCLUDED_MINUTES[config.github_plan]} the {config.github_plan} plan includes "
+            "(CI draws from them too: a floor)",
         ),
     ]
 
@@ -251,7 +290,8 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "secret-month",
             Rate("secretsManagerSecret"),
             f"{service_secret_count(catalog)} service secrets of {len(catalog.deployable)} deployable services + "
-            f"{len(monitoring_secrets)} monitoring ({', '.join(monitoring_secrets)})",
+            f"{len(monitoring_secrets)} monitoring ({', '.join(monitoring_secrets)}) + "
+            f"{CREDENTIAL_SECRETS_PER_ENVIRONMENT} registry pull credential",
         ),
         LineItem(
             "KMS keys",
@@ -259,6 +299,14 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "key-month",
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
+        ),
+        LineItem(
+            "ECR pull-through cache storage",
+            config.registry.cache.stored_gib,
+            "GB-month",
+            Rate("ecrStorage"),
+            f"estimate from registry.cache.storedGib (at most {config.registry.cache.keep_images_per_repository} "
+            f"images per service, a lifecycle rule)",
         ),
         LineItem(
             "CloudWatch Logs ingestion",
