@@ -81,7 +81,7 @@ def test_figures_are_the_files_prices_first_tier_and_per_table_unit(table) -> No
     assert figures["cloudwatchLogsIngestion"].usd == _usd("AmazonCloudWatch", "DataProcessing-Bytes")
     # Per request in the offer, per million in the table.
     assert figures["wafRequests"].usd == _usd("awswaf", "Request") * 1_000_000
-    assert figures["rdsPostgres.db.t4g.micro"].usd == _usd(
+    assert figures["rdsPostgresInstance.db.t4g.micro"].usd == _usd(
         "AmazonRDS", "InstanceUsage:db.t4g.micro", deploymentOption="Single-AZ"
     )
     assert figures["ec2OnDemand.m6i.large"].usd == _usd("AmazonEC2", "BoxUsage:m6i.large", operatingSystem="Linux")
@@ -138,7 +138,7 @@ def test_the_fresh_figures_are_written_into_the_table_and_the_rest_kept(table, t
     assert region.rate("natGateway").usd == float(fresh["natGateway"].usd)
     assert region.rate("natGateway").source == fresh["natGateway"].source
     assert region.rate("natGateway").as_of == PUBLISHED
-    assert region.rate("rdsPostgres", "db.t4g.micro").usd == float(fresh["rdsPostgres.db.t4g.micro"].usd)
+    assert region.rate("rdsPostgresInstance", "db.t4g.micro").usd == float(fresh["rdsPostgresInstance.db.t4g.micro"].usd)
     assert region.eks_control_plane.extended.usd == float(fresh["eksControlPlane.extended"].usd)
     assert region.ec2_on_demand["m6i.xlarge"].usd == float(fresh["ec2OnDemand.m6i.xlarge"].usd)
     assert region.spot_savings_percent["m6i.large"].percent == table.spot["us-east-1"]["m6i.large"].percent

@@ -163,7 +163,7 @@ def rds_instance(instance_class: str) -> Figure:
     """A single-AZ PostgreSQL instance hour."""
     attributes = {"instanceType": instance_class, "databaseEngine": "PostgreSQL", "deploymentOption": "Single-AZ"}
     rule = _rule(
-        f"rdsPostgres.{instance_class}", "Database Instance", attributes, f"InstanceUsage:{instance_class}", "Hrs"
+        f"rdsPostgresInstance.{instance_class}", "Database Instance", attributes, f"InstanceUsage:{instance_class}", "Hrs"
     )
     return _figure("AmazonRDS", rule, "instance-hour", "PostgreSQL, Single-AZ.")
 
@@ -171,7 +171,7 @@ def rds_instance(instance_class: str) -> Figure:
 def cache_node(node_type: str) -> Figure:
     """An ElastiCache (Redis OSS) node hour."""
     attributes = {"instanceType": node_type, "cacheEngine": "Redis"}
-    rule = _rule(f"elasticacheRedis.{node_type}", "Cache Instance", attributes, f"NodeUsage:{node_type}", "Hrs")
+    rule = _rule(f"elasticacheRedisNode.{node_type}", "Cache Instance", attributes, f"NodeUsage:{node_type}", "Hrs")
     return _figure("AmazonElastiCache", rule, "node-hour", "Redis OSS, on-demand node.")
 
 
