@@ -34,6 +34,7 @@ def test_every_check_is_listed() -> None:
         checks_cluster.kubernetes_support_calendar,
         checks_cluster.secret_names_free,
         checks_cluster.caller_administers_keys,
+        checks_cluster.addon_versions_offered,
     ] == checks_cluster.CHECKS
 
 
@@ -81,3 +82,15 @@ def test_the_caller_must_administer_the_keys_when_no_role_is_assumed() -> None:
     assert caller_check_status("arn:aws:sts::111111111111:assumed-role/pyairtable-admin/me") == "pass"
     assert caller_check_status("arn:aws:sts::111111111111:assumed-role/someone-else/me") == "fail"
     assert checks_cluster.caller_administers_keys(context({})).status == "pass"
+
+
+def test_addon_versions_must_be_offered_for_the_pinned_kubernetes_version() -> None:
+    config = environment_configs()["dev"]
+    offered = {"addons": [{"addonVersions": [{"addonVersion": v} for v in config.addon_versions.values()]}]}
+    assert checks_cluster.addon_versions_offered(context({"aws eks describe-addon-versions": ok(offered)})).status == (
+        "pass"
+    )
+    stale = {"addons": [{"addonVersions": [{"addonVersion": "v0.0.1-eksbuild.1"}]}]}
+    result = checks_cluster.addon_versions_offered(context({"aws eks describe-addon-versions": ok(stale)}))
+    assert result.status == "fail"
+    assert f"for Kubernetes {config.kubernetes_version}" in result.detail and "describe-addon-versions" in result.fix

@@ -138,7 +138,9 @@ def test_the_fresh_figures_are_written_into_the_table_and_the_rest_kept(table, t
     assert region.rate("natGateway").usd == float(fresh["natGateway"].usd)
     assert region.rate("natGateway").source == fresh["natGateway"].source
     assert region.rate("natGateway").as_of == PUBLISHED
-    assert region.rate("rdsPostgresInstance", "db.t4g.micro").usd == float(fresh["rdsPostgresInstance.db.t4g.micro"].usd)
+    assert region.rate("rdsPostgresInstance", "db.t4g.micro").usd == float(
+        fresh["rdsPostgresInstance.db.t4g.micro"].usd
+    )
     assert region.eks_control_plane.extended.usd == float(fresh["eksControlPlane.extended"].usd)
     assert region.ec2_on_demand["m6i.xlarge"].usd == float(fresh["ec2OnDemand.m6i.xlarge"].usd)
     assert region.spot_savings_percent["m6i.large"].percent == table.spot["us-east-1"]["m6i.large"].percent

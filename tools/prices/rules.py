@@ -163,7 +163,11 @@ def rds_instance(instance_class: str) -> Figure:
     """A single-AZ PostgreSQL instance hour."""
     attributes = {"instanceType": instance_class, "databaseEngine": "PostgreSQL", "deploymentOption": "Single-AZ"}
     rule = _rule(
-        f"rdsPostgresInstance.{instance_class}", "Database Instance", attributes, f"InstanceUsage:{instance_class}", "Hrs"
+        f"rdsPostgresInstance.{instance_class}",
+        "Database Instance",
+        attributes,
+        f"InstanceUsage:{instance_class}",
+        "Hrs",
     )
     return _figure("AmazonRDS", rule, "instance-hour", "PostgreSQL, Single-AZ.")
 
