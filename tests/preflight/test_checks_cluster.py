@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping, Sequence
 
 import pytest
 
 from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
+from components.shared.aws_limits import load_kubernetes_versions
 from tools.preflight import checks_cluster
 from tools.preflight.core import CommandResult, PreflightContext
 
@@ -57,9 +59,13 @@ def test_the_org_stack_has_no_cluster() -> None:
     assert result.status == "skip"
 
 
-@pytest.mark.parametrize(("end", "status"), [("2026-12-02T00:00:00Z", "pass"), ("2027-01-15T00:00:00Z", "fail")])
-def test_the_support_calendar_matches_eks(end: str, status: str) -> None:
-    answer = ok({"clusterVersions": [{"clusterVersion": "1.34", "endOfStandardSupportDate": end}]})
+@pytest.mark.parametrize(("days_later", "status"), [(0, "pass"), (44, "fail")])
+def test_the_support_calendar_matches_eks(days_later: int, status: str) -> None:
+    version = environment_configs()["dev"].kubernetes_version
+    row = load_kubernetes_versions().find(version)
+    assert row is not None
+    end = f"{row.end_of_standard_support + datetime.timedelta(days=days_later)}T00:00:00Z"
+    answer = ok({"clusterVersions": [{"clusterVersion": version, "endOfStandardSupportDate": end}]})
     assert checks_cluster.kubernetes_support_calendar(context({"aws eks": answer})).status == status
 
 
