@@ -1,6 +1,8 @@
 # pyairtable-infra: every command a platform engineer needs, offline unless it says otherwise.
 #   make plan                 offline plan of every stack (make plan STACK=dev JSON=dev.json for one)
 #   make test                 lint, types and the test suite
+#   make preflight STACK=dev  what only a real machine has (CLIs, credentials, backend, cluster API); OFFLINE=1
+#   make refresh-upstream     rebuild data/upstream/ from the upstream repositories (needs network and git)
 # See README.md for the rest.
 
 VENV    ?= .venv
@@ -10,8 +12,9 @@ STACK   ?=
 JSON    ?=
 BASE    ?= HEAD
 FROM    ?= plan
+OFFLINE ?=
 
-.PHONY: venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff clean
+.PHONY: venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff preflight refresh-upstream clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -51,6 +54,12 @@ cost: $(STAMP)
 
 cost-diff: $(STAMP)
 	$(PYTHON) -m tools.cost_report --diff $(BASE)
+
+preflight: $(STAMP)
+	$(PYTHON) -m tools.preflight $(STACK) $(if $(OFFLINE),--offline)
+
+refresh-upstream: $(STAMP)
+	$(PYTHON) -m tools.refresh_upstream
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build
