@@ -19,6 +19,7 @@ import time
 
 import yaml
 
+from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
@@ -47,23 +48,37 @@ def synthetic_catalog(size: int) -> dict[str, object]:
     return {**data, "services": data["services"] + clones}
 
 
-def plan_with_synthetic_catalog(size: int) -> None:
-    """Plan dev with a synthetic catalog and print how many resources it declared."""
+def plan_with_synthetic_catalog(size: int) -> int:
+    """Plan dev with a synthetic catalog and print how many resources it declared (exit 2 on bad config)."""
     from components.shared.catalog import parse_catalog  # noqa: PLC0415 (only the child process needs these)
     from tools.plan import build_plan  # noqa: PLC0415
 
-    catalog = parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")
-    print(f"{len(build_plan('dev', catalog=catalog).resources)} resources")
+    try:
+        catalog = parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")
+        print(f"{len(build_plan('dev', catalog=catalog).resources)} resources")
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
-def timed(command: list[str], runs: int) -> tuple[float, str]:
-    """Median wall time of `command` in fresh processes, and its last output line."""
+class BenchError(Exception):
+    """A measured command failed; its own one-line error says why."""
+
+
+def timed(label: str, command: list[str], runs: int) -> tuple[float, str]:
+    """Median wall time of `command` in fresh processes, and its last output line; progress goes to stderr."""
     times, last_line = [], ""
-    for _ in range(runs):
+    for run in range(1, runs + 1):
+        print(f"bench: {label}: run {run} of {runs}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.strip().splitlines() if line.strip()] or ["failed"]
+            raise BenchError(f"{label}: {lines[-1].removeprefix('error: ')}")
         last_line = (result.stdout.strip().splitlines() or [""])[-1]
+    print(f"bench: {label}: {statistics.median(times):.2f} s (median of {runs})", file=sys.stderr, flush=True)
     return statistics.median(times), last_line
 
 
@@ -74,16 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=int, help=argparse.SUPPRESS)  # the child process of one measurement
     args = parser.parse_args(argv)
     if args.synthetic:
-        plan_with_synthetic_catalog(args.synthetic)
-        return 0
+        return plan_with_synthetic_catalog(args.synthetic)
     python = sys.executable
-    floor, _ = timed([python, "-c", SDK_IMPORTS], args.runs)
-    rows = [("floor: import the SDKs", floor, "")]
-    all_stacks, _ = timed([python, "-m", "tools.plan"], args.runs)
-    rows.append(("plan org+dev+staging+prod", all_stacks, ""))
-    for size in SYNTHETIC_SIZES:
-        seconds, resources = timed([python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
-        rows.append((f"plan dev, {size} services", seconds, resources))
+    try:
+        floor, _ = timed("floor: import the SDKs", [python, "-c", SDK_IMPORTS], args.runs)
+        rows = [("floor: import the SDKs", floor, "")]
+        all_stacks, _ = timed("plan org+dev+staging+prod", [python, "-m", "tools.plan"], args.runs)
+        rows.append(("plan org+dev+staging+prod", all_stacks, ""))
+        for size in SYNTHETIC_SIZES:
+            label = f"plan dev, {size} services"
+            seconds, resources = timed(label, [python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
+            rows.append((label, seconds, resources))
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{'measurement':34} {'seconds':>8} {'x floor':>8}  notes")
     for label, seconds, note in rows:
         print(f"{label:34} {seconds:8.2f} {seconds / floor:8.1f}  {note}")

@@ -274,7 +274,8 @@ def _describe(resource: Mapping[str, Any]) -> str:
         flags.append(f"import={resource['options']['import']}")
     if resource["options"]["ignoreChanges"]:
         flags.append(f"ignoreChanges={','.join(resource['options']['ignoreChanges'])}")
-    keys = {key: value for key, value in resource["inputs"].items() if not isinstance(value, (dict, list))}
+    # Sorted: the text plan is the same bytes whatever order the engine's protobuf maps arrive in.
+    keys = {key: value for key, value in sorted(resource["inputs"].items()) if not isinstance(value, (dict, list))}
     summary = ", ".join(f"{key}={value}" for key, value in list(keys.items())[:4])
     flag_text = f" [{'; '.join(flags)}]" if flags else ""
     return f"{resource['type']} {resource['name']}{flag_text}" + (f"  ({summary})" if summary else "")
@@ -320,7 +321,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(render_tree(plan))
         if args.json:
-            args.json.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n")
+            try:
+                args.json.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n")
+            except OSError as error:
+                print(f"error: cannot write {args.json}: {error.strerror}", file=sys.stderr)
+                return 2
             print(f"wrote {args.json}")
     return 0
 

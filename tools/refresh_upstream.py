@@ -161,6 +161,166 @@ DERIVED = (
 )  # fmt: skip
 
 
+# --- replacement rules: what forces a resource to be replaced -------------------------------------
+
+TERRAFORM_SOURCES = {
+    "terraform-provider-github": Source(
+        "https://github.com/integrations/terraform-provider-github",
+        "b6ce8c0687af3b301d6dc022db1aca45f3ad2b26",
+        "MIT",
+        "v6.13.0+27 (2026-08-07); pulumi-github bridges this provider",
+    ),
+    "terraform-provider-aws": Source(
+        "https://github.com/hashicorp/terraform-provider-aws",
+        "e33a89d079930e92c79a986c9c041c5ed5191639",
+        "MPL-2.0",
+        "pulumi-aws bridges this provider; each file is read at the commit its entry names",
+    ),
+}
+
+AWS_RESOURCES = {
+    "aws:eks/cluster:Cluster": (
+        "aws_eks_cluster",
+        "internal/service/eks/cluster.go",
+        "e33a89d079930e92c79a986c9c041c5ed5191639",
+    ),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "aws_eks_node_group",
+        "internal/service/eks/node_group.go",
+        "b11fc0fdd2efcc87bbff031692818008455bd048",
+    ),
+}
+"""The AWS resource types whose replacement rules are vendored: the Pulumi type, Terraform's name, the
+schema file and the commit it was read at (the whole provider is 900 MB; files are fetched one by one)."""
+
+KUBERNETES_SOURCE = Source(
+    "https://github.com/pulumi/pulumi-kubernetes",
+    "94977969d64112b04e19945818a7d5d5f38f631d",
+    "Apache-2.0",
+    "provider/pkg/provider/diff.go (`forceNew`, `metadataForceNewProperties`) and helm_release.go "
+    "(`forceNewFields`), v4.32.0+27 (2026-07-01)",
+)
+KUBERNETES_EVERY_KIND = ("metadata.name", "metadata.namespace")
+KUBERNETES_IMMUTABLE = {
+    "kubernetes:storage.k8s.io/v1:StorageClass": ("parameters", "provisioner"),
+    "kubernetes:core/v1:ResourceQuota": ("spec.scopes",),
+    "kubernetes:core/v1:Secret": ("type", "stringData", "data"),
+    "kubernetes:core/v1:ConfigMap": ("binaryData", "data"),
+    "kubernetes:core/v1:Service": ("spec.clusterIP",),
+    "kubernetes:core/v1:PersistentVolumeClaim": (
+        "spec.accessModes",
+        "spec.selector",
+        "spec.storageClassName",
+        "spec.volumeName",
+    ),
+    "kubernetes:apps/v1:Deployment": ("spec.selector",),
+    "kubernetes:apps/v1:DaemonSet": ("spec.selector",),
+    "kubernetes:apps/v1:StatefulSet": (
+        "spec.podManagementPolicy",
+        "spec.selector",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+    ),
+    "kubernetes:batch/v1:Job": ("spec.completions", "spec.parallelism", "spec.selector", "spec.template"),
+}
+"""pulumi-kubernetes' replacement table (diff.go at KUBERNETES_SOURCE.commit), transcribed for the kinds
+a platform like this declares: Secrets and ConfigMaps are replaced on a data change unless the
+provider enables mutability (`enableSecretMutable`, `enableConfigMapMutable`, off by default).
+Every kind is also replaced when its name or namespace changes; a Helm release (helm_release.go)
+on `name` and `namespace`."""
+KUBERNETES_HELM_RELEASE = ("kubernetes:helm.sh/v3:Release", ("name", "namespace"))
+
+
+def camel(snake: str) -> str:
+    """Terraform's `subnet_ids` as Pulumi's `subnetIds`."""
+    head, *rest = snake.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def go_string_constants(go_sources: list[str]) -> dict[str, str]:
+    """`REPOSITORY_ID = "repository_id"` constants of a Go package, for schemas keyed by constants."""
+    return {
+        name: value
+        for source in go_sources
+        for name, value in re.findall(r'^\s*([A-Z][A-Z0-9_]*)\s*=\s*"([a-z0-9_]+)"', source, re.MULTILINE)
+    }
+
+
+def force_new_attributes(go_source: str, constants: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Attribute paths of a Terraform resource schema that force replacement, as Pulumi property paths.
+
+    `always`: `ForceNew: true` (SDKv2) or `RequiresReplace()` (plugin framework), nested blocks as
+    `block.attribute`; `conditional`: `customdiff.ForceNewIfChange("x", ...)` and `RequiresReplaceIf...`,
+    replaced only for some changes. Reads the schema literal by brace depth, as gofmt lays it out.
+    """
+    stack: list[tuple[str, int]] = []
+    depth = 0
+    always: set[str] = set()
+    conditional: set[str] = set()
+    for raw_line in go_source.splitlines():
+        line = raw_line.split("// ", 1)[0]
+        match = re.match(r'\s*(?:"([a-z0-9_]+)"|([A-Z][A-Z0-9_]*)):\s*(?:&?schema\.\w+)?\s*\{', line)
+        if match and (match[1] or (constants or {}).get(match[2])):
+            stack.append((match[1] or (constants or {})[match[2]], depth + 1))
+        path = ".".join(camel(name) for name, _ in stack)
+        if re.search(r"\bForceNew:\s*true\b|\.RequiresReplace\(\)", line) and path:
+            always.add(path)
+        elif re.search(r"\.RequiresReplaceIf\w*\(", line) and path:
+            conditional.add(path)
+        conditional.update(camel(name) for name in re.findall(r'ForceNewIf\w*\(\s*"([a-z0-9_.]+)"', line))
+        depth += line.count("{") - line.count("}")
+        while stack and depth < stack[-1][1]:
+            stack.pop()
+    return {"always": sorted(always), "conditional": sorted(conditional - always)}
+
+
+def github_type(file_name: str) -> str:
+    """`resource_github_repository_file.go` -> `github:index/repositoryFile:RepositoryFile`."""
+    name = camel(file_name.removeprefix("resource_github_").removesuffix(".go"))
+    return f"github:index/{name}:{name[:1].upper()}{name[1:]}"
+
+
+def replacement_rules(
+    read_at: Callable[[str, str, str], str], list_files: Callable[[str], list[str]]
+) -> dict[str, Any]:
+    """Every vendored replacement rule by Pulumi type, with the source file and commit of each."""
+    rules: dict[str, Any] = {}
+    github = TERRAFORM_SOURCES["terraform-provider-github"]
+    github_files = list_files("terraform-provider-github")
+    constants = go_string_constants(
+        [read_at("terraform-provider-github", github.commit, path) for path in github_files if "const" in path]
+    )
+    for path in github_files:
+        name = path.rsplit("/", 1)[-1]
+        if re.fullmatch(r"resource_github_[a-z_]+\.go", name) and not name.endswith("_test.go"):
+            found = force_new_attributes(read_at("terraform-provider-github", github.commit, path), constants)
+            rules[github_type(name)] = {
+                "source": "terraform-provider-github",
+                "path": path,
+                "commit": github.commit,
+                **found,
+            }
+    for pulumi_type, (_, path, commit) in AWS_RESOURCES.items():
+        found = force_new_attributes(read_at("terraform-provider-aws", commit, path))
+        rules[pulumi_type] = {"source": "terraform-provider-aws", "path": path, "commit": commit, **found}
+    kubernetes = {
+        "source": "pulumi-kubernetes",
+        "path": "provider/pkg/provider/diff.go",
+        "commit": KUBERNETES_SOURCE.commit,
+    }
+    rules["kubernetes:*"] = {**kubernetes, "always": list(KUBERNETES_EVERY_KIND), "conditional": []}
+    for pulumi_type, properties in KUBERNETES_IMMUTABLE.items():
+        rules[pulumi_type] = {**kubernetes, "always": sorted(properties), "conditional": []}
+    release_type, release_properties = KUBERNETES_HELM_RELEASE
+    rules[release_type] = {
+        **kubernetes,
+        "path": "provider/pkg/provider/helm_release.go",
+        "always": list(release_properties),
+        "conditional": [],
+    }
+    return dict(sorted(rules.items()))
+
+
 def serialize(data: Any) -> str:
     """Stable, reviewable JSON: sorted keys, one level of indentation, a final newline."""
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -179,7 +339,18 @@ def git_reader(checkouts: dict[str, Path]) -> Callable[[str, str], str]:
             directory = Path(tempfile.mkdtemp(prefix=f"upstream-{source_key}-"))
             for command in (
                 ["git", "init", "--quiet", str(directory)],
-                ["git", "-C", str(directory), "fetch", "--quiet", "--depth", "1", source.repository, source.commit],
+                [
+                    "git",
+                    "-C",
+                    str(directory),
+                    "fetch",
+                    "--quiet",
+                    "--depth",
+                    "1",
+                    "--filter=blob:none",
+                    source.repository,
+                    source.commit,
+                ],
             ):
                 completed = subprocess.run(command, capture_output=True, text=True, check=False)
                 if completed.returncode != 0:
@@ -196,6 +367,84 @@ def git_reader(checkouts: dict[str, Path]) -> Callable[[str, str], str]:
         return shown.stdout
 
     return read
+
+
+class RepositoryFiles:
+    """Files of the replacement rules' repositories at given commits: a local git mirror, or fetched lazily."""
+
+    def __init__(self, git_dirs: dict[str, Path]) -> None:
+        self.git_dirs = git_dirs
+        self.fetched: dict[tuple[str, str], Path] = {}
+
+    def _git_dir(self, key: str, commit: str) -> Path:
+        if key in self.git_dirs:
+            return self.git_dirs[key]
+        if (key, commit) not in self.fetched:
+            directory = Path(tempfile.mkdtemp(prefix=f"upstream-{key}-"))
+            repository = TERRAFORM_SOURCES[key].repository
+            for command in (
+                ["git", "init", "--quiet", "--bare", str(directory)],
+                [
+                    "git",
+                    "--git-dir",
+                    str(directory),
+                    "fetch",
+                    "--quiet",
+                    "--depth",
+                    "1",
+                    "--filter=blob:none",
+                    repository,
+                    commit,
+                ],
+            ):
+                completed = subprocess.run(command, capture_output=True, text=True, check=False)
+                if completed.returncode != 0:
+                    raise FetchError(f"{repository}@{commit[:12]}: {completed.stderr.strip() or 'git failed'}")
+            self.fetched[(key, commit)] = directory
+        return self.fetched[(key, commit)]
+
+    def read_at(self, key: str, commit: str, path: str) -> str:
+        """One file at one commit."""
+        shown = subprocess.run(
+            ["git", "--git-dir", str(self._git_dir(key, commit)), "show", f"{commit}:{path}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if shown.returncode != 0:
+            raise FetchError(f"{key}@{commit[:12]}:{path}: {shown.stderr.strip()}")
+        return shown.stdout
+
+    def list_files(self, key: str) -> list[str]:
+        """The provider package's files at the pinned commit."""
+        commit = TERRAFORM_SOURCES[key].commit
+        listed = subprocess.run(
+            ["git", "--git-dir", str(self._git_dir(key, commit)), "ls-tree", "--name-only", commit, "github/"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if listed.returncode != 0:
+            raise FetchError(f"{key}@{commit[:12]}: {listed.stderr.strip()}")
+        return listed.stdout.split()
+
+
+REPLACEMENT_FILE = UPSTREAM_DIR / "replacement" / "force-new.json"
+
+
+def refresh_replacement(files: RepositoryFiles, keep: set[str]) -> int:
+    """Rewrite replacement/force-new.json; entries of a source in `keep` stay as they are."""
+    kept = {}
+    if keep and REPLACEMENT_FILE.exists():
+        kept = {k: v for k, v in json.loads(REPLACEMENT_FILE.read_text()).items() if v["source"] in keep}
+    skip_aws = "terraform-provider-aws" in keep
+    aws_resources = dict(AWS_RESOURCES)
+    if skip_aws:
+        AWS_RESOURCES.clear()
+    try:
+        rules = replacement_rules(files.read_at, files.list_files)
+    finally:
+        AWS_RESOURCES.update(aws_resources)
+    rules = dict(sorted({**rules, **kept}.items()))
+    REPLACEMENT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    REPLACEMENT_FILE.write_text(serialize(rules))
+    return len(rules)
 
 
 def copy_reader(root: Path) -> Callable[[str, str], str]:
@@ -232,9 +481,22 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: rebuild data/upstream/; one line and exit 1 when an upstream file cannot be read."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from-copy", type=Path, help="read DIR/<source>/<path> instead of fetching")
+    parser.add_argument(
+        "--git-dir", action="append", default=[], metavar="KEY=DIR",
+        help="a local git mirror of a replacement source (terraform-provider-github=...) instead of fetching it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="append", default=[], metavar="SOURCE", help="keep that source's rules as they are"
+    )
+    parser.add_argument("--replacement-only", action="store_true", help="refresh only replacement/force-new.json")
     args = parser.parse_args(argv)
     read = copy_reader(args.from_copy) if args.from_copy else git_reader({})
+    git_dirs = {key: Path(directory) for key, _, directory in (item.partition("=") for item in args.git_dir)}
     try:
+        count = refresh_replacement(RepositoryFiles(git_dirs), set(args.keep))
+        print(f"wrote {count} replacement rules to {REPLACEMENT_FILE.relative_to(PROJECT_ROOT)}")
+        if args.replacement_only:
+            return 0
         rows = refresh(read)
     except FetchError as error:
         print(f"error: cannot read upstream data: {error}", file=sys.stderr)
