@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import statistics
 import subprocess
 import sys
@@ -67,8 +68,8 @@ class BenchError(Exception):
 
 
 def timed(label: str, command: list[str], runs: int) -> tuple[float, str]:
-    """Median wall time of `command` in fresh processes, and its last output line; progress goes to stderr."""
-    times, last_line = [], ""
+    """Median wall time of `command` in fresh processes, and its output; progress goes to stderr."""
+    times, output = [], ""
     for run in range(1, runs + 1):
         print(f"bench: {label}: run {run} of {runs}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
@@ -77,9 +78,15 @@ def timed(label: str, command: list[str], runs: int) -> tuple[float, str]:
         if result.returncode != 0:
             lines = [line for line in result.stderr.strip().splitlines() if line.strip()] or ["failed"]
             raise BenchError(f"{label}: {lines[-1].removeprefix('error: ')}")
-        last_line = (result.stdout.strip().splitlines() or [""])[-1]
+        output = result.stdout
     print(f"bench: {label}: {statistics.median(times):.2f} s (median of {runs})", file=sys.stderr, flush=True)
-    return statistics.median(times), last_line
+    return statistics.median(times), output
+
+
+def resources_of(output: str) -> str:
+    """The resources a plan declared, from `tools.plan`'s `== stack dev: 202 resources` lines or `N resources`."""
+    counts = [int(count) for count in re.findall(r"^(?:== stack \S+: )?(\d+) resources$", output, re.MULTILINE)]
+    return f"{sum(counts):,} resources" if counts else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         floor, _ = timed("floor: import the SDKs", [python, "-c", SDK_IMPORTS], args.runs)
         rows = [("floor: import the SDKs", floor, "")]
-        all_stacks, _ = timed("plan org+dev+staging+prod", [python, "-m", "tools.plan"], args.runs)
-        rows.append(("plan org+dev+staging+prod", all_stacks, ""))
+        all_stacks, output = timed("plan org+dev+staging+prod", [python, "-m", "tools.plan"], args.runs)
+        rows.append(("plan org+dev+staging+prod", all_stacks, resources_of(output)))
         for size in SYNTHETIC_SIZES:
             label = f"plan dev, {size} services"
-            seconds, resources = timed(label, [python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
-            rows.append((label, seconds, resources))
+            seconds, output = timed(label, [python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
+            rows.append((label, seconds, resources_of(output)))
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

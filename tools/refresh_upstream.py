@@ -330,47 +330,13 @@ class FetchError(Exception):
     """An upstream file could not be read (no network, no git, a moved path)."""
 
 
-def git_reader(checkouts: dict[str, Path]) -> Callable[[str, str], str]:
-    """Reads `<source>:<path>` from a shallow fetch of the source's pinned commit."""
-
-    def read(source_key: str, path: str) -> str:
-        source = SOURCES[source_key]
-        if source_key not in checkouts:
-            directory = Path(tempfile.mkdtemp(prefix=f"upstream-{source_key}-"))
-            for command in (
-                ["git", "init", "--quiet", str(directory)],
-                [
-                    "git",
-                    "-C",
-                    str(directory),
-                    "fetch",
-                    "--quiet",
-                    "--depth",
-                    "1",
-                    "--filter=blob:none",
-                    source.repository,
-                    source.commit,
-                ],
-            ):
-                completed = subprocess.run(command, capture_output=True, text=True, check=False)
-                if completed.returncode != 0:
-                    raise FetchError(f"{' '.join(command[:4])}...: {completed.stderr.strip() or 'failed'}")
-            checkouts[source_key] = directory
-        shown = subprocess.run(
-            ["git", "-C", str(checkouts[source_key]), "show", f"{source.commit}:{path}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if shown.returncode != 0:
-            raise FetchError(f"{source.repository}@{source.commit[:12]}:{path}: {shown.stderr.strip()}")
-        return shown.stdout
-
-    return read
+def git_reader(files: RepositoryFiles) -> Callable[[str, str], str]:
+    """Reads `<source>:<path>` at the source's pinned commit (fetched lazily, blobs on demand)."""
+    return lambda source_key, path: files.read_at(source_key, SOURCES[source_key].commit, path)
 
 
 class RepositoryFiles:
-    """Files of the replacement rules' repositories at given commits: a local git mirror, or fetched lazily."""
+    """Files of the upstream repositories at given commits: a local git mirror, or fetched lazily."""
 
     def __init__(self, git_dirs: dict[str, Path]) -> None:
         self.git_dirs = git_dirs
@@ -381,7 +347,7 @@ class RepositoryFiles:
             return self.git_dirs[key]
         if (key, commit) not in self.fetched:
             directory = Path(tempfile.mkdtemp(prefix=f"upstream-{key}-"))
-            repository = TERRAFORM_SOURCES[key].repository
+            repository = {**SOURCES, **TERRAFORM_SOURCES}[key].repository
             for command in (
                 ["git", "init", "--quiet", "--bare", str(directory)],
                 [
@@ -490,10 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--replacement-only", action="store_true", help="refresh only replacement/force-new.json")
     args = parser.parse_args(argv)
-    read = copy_reader(args.from_copy) if args.from_copy else git_reader({})
     git_dirs = {key: Path(directory) for key, _, directory in (item.partition("=") for item in args.git_dir)}
+    files = RepositoryFiles(git_dirs)
+    read = copy_reader(args.from_copy) if args.from_copy else git_reader(files)
     try:
-        count = refresh_replacement(RepositoryFiles(git_dirs), set(args.keep))
+        count = refresh_replacement(files, set(args.keep))
         print(f"wrote {count} replacement rules to {REPLACEMENT_FILE.relative_to(PROJECT_ROOT)}")
         if args.replacement_only:
             return 0

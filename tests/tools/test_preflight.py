@@ -141,6 +141,11 @@ def test_github_token_scopes_come_from_the_oauth_scopes_header(scopes: str | Non
         assert "workflow" in result.detail and "workflow" in result.fix
 
 
+def app_check(organization: str, answer: object) -> CheckResult:
+    run = {f"gh api /orgs/{organization}/installations": ok(json.dumps(answer))}
+    return checks_base.check_github_credentials(context("org", run, environ={"GITHUB_APP_ID": "42"}))
+
+
 def test_github_app_installation_needs_every_permission() -> None:
     organization = load_catalog().organization
     permissions = dict(checks_base.APP_PERMISSIONS)
@@ -262,10 +267,11 @@ def test_the_report_names_what_could_not_run_and_each_fix() -> None:
     assert "1 passed, 1 failed, 1 not run" in text and "not checked here (run again where they can run): c" in text
 
 
-def test_a_bad_stack_config_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(stack: str, values: object) -> StackConfig:
-        raise ConfigError(f"stack {stack!r}: config key 'x' is wrong")
+def broken_config(stack: str, values: object) -> StackConfig:
+    raise ConfigError(f"stack {stack!r}: config key 'x' is wrong")
 
-    monkeypatch.setattr(runner, "parse_stack_config", broken)
+
+def test_a_bad_stack_config_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(runner, "parse_stack_config", broken_config)
     assert runner.main(["dev", "--offline"]) == 2
     assert capsys.readouterr().err == "error: stack 'dev': config key 'x' is wrong\n"

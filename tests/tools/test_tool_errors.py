@@ -48,26 +48,28 @@ def test_a_config_error_is_one_line_in_every_tool(
     assert one_error_line(capsys) == f"error: {BAD_CONFIG}"
 
 
+def failing_child(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(command, 2, "", f"error: {BAD_CONFIG}\n")
+
+
+def planning_child(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(command, 0, "259 resources\n", "")
+
+
 def test_a_config_error_in_bench_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def child(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(command, 2, "", f"error: {BAD_CONFIG}\n")
-
-    monkeypatch.setattr(bench.subprocess, "run", child)
+    monkeypatch.setattr(bench.subprocess, "run", failing_child)
     assert bench.main(["--runs", "1"]) == 2
     assert one_error_line(capsys) == f"error: floor: import the SDKs: {BAD_CONFIG}"
 
 
 def test_bench_reports_progress(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def child(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(command, 0, "259 resources\n", "")
-
-    monkeypatch.setattr(bench.subprocess, "run", child)
+    monkeypatch.setattr(bench.subprocess, "run", planning_child)
     assert bench.main(["--runs", "2"]) == 0
     captured = capsys.readouterr()
     assert "bench: plan dev, 200 services: run 2 of 2..." in captured.err
-    assert "plan dev, 200 services" in captured.out
+    assert "plan dev, 200 services" in captured.out and "259 resources" in captured.out
 
 
 def test_a_config_error_in_the_synthetic_bench_child_is_one_line(
