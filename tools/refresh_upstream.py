@@ -189,9 +189,18 @@ AWS_RESOURCES = {
         "internal/service/eks/node_group.go",
         "b11fc0fdd2efcc87bbff031692818008455bd048",
     ),
+    "aws:ec2/vpc:Vpc": ("aws_vpc", "internal/service/ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d"),
+    "aws:kms/key:Key": ("aws_kms_key", "internal/service/kms/key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"),
+    "aws:secretsmanager/secret:Secret": (
+        "aws_secretsmanager_secret",
+        "internal/service/secretsmanager/secret.go",
+        "00c21cedec069dd27093b175baf15bac6d4b30fe",
+    ),
 }
 """The AWS resource types whose replacement rules are vendored: the Pulumi type, Terraform's name, the
 schema file and the commit it was read at (the whole provider is 900 MB; files are fetched one by one)."""
+AWS_NAME_CONSTANTS = "names/attr_consts_gen.go"
+"""Newer AWS schemas key attributes by constants (`names.AttrCIDRBlock: {...}`), defined there."""
 
 KUBERNETES_SOURCE = Source(
     "https://github.com/pulumi/pulumi-kubernetes",
@@ -242,7 +251,7 @@ def go_string_constants(go_sources: list[str]) -> dict[str, str]:
     return {
         name: value
         for source in go_sources
-        for name, value in re.findall(r'^\s*([A-Z][A-Z0-9_]*)\s*=\s*"([a-z0-9_]+)"', source, re.MULTILINE)
+        for name, value in re.findall(r'^\s*([A-Z]\w*)\s*=\s*"([a-z0-9_]+)"', source, re.MULTILINE)
     }
 
 
@@ -259,7 +268,7 @@ def force_new_attributes(go_source: str, constants: dict[str, str] | None = None
     conditional: set[str] = set()
     for raw_line in go_source.splitlines():
         line = raw_line.split("// ", 1)[0]
-        match = re.match(r'\s*(?:"([a-z0-9_]+)"|([A-Z][A-Z0-9_]*)):\s*(?:&?schema\.\w+)?\s*\{', line)
+        match = re.match(r'\s*(?:"([a-z0-9_]+)"|(?:names\.)?([A-Z]\w*)):\s*(?:&?schema\.\w+)?\s*\{', line)
         if match and (match[1] or (constants or {}).get(match[2])):
             stack.append((match[1] or (constants or {})[match[2]], depth + 1))
         path = ".".join(camel(name) for name, _ in stack)
@@ -301,7 +310,8 @@ def replacement_rules(
                 **found,
             }
     for pulumi_type, (_, path, commit) in AWS_RESOURCES.items():
-        found = force_new_attributes(read_at("terraform-provider-aws", commit, path))
+        aws_constants = go_string_constants([read_at("terraform-provider-aws", commit, AWS_NAME_CONSTANTS)])
+        found = force_new_attributes(read_at("terraform-provider-aws", commit, path), aws_constants)
         rules[pulumi_type] = {"source": "terraform-provider-aws", "path": path, "commit": commit, **found}
     kubernetes = {
         "source": "pulumi-kubernetes",

@@ -43,6 +43,10 @@ func resourceThing() *schema.Resource {
 				},
 			},
 			"size": {Type: schema.TypeInt, Optional: true},
+			names.AttrKMSKeyID: {
+				Type:     schema.TypeString,
+				ForceNew: true,
+			},
 		},
 	}
 }
@@ -69,9 +73,9 @@ FRAMEWORK_SCHEMA = """
 
 
 def test_force_new_attributes_of_an_sdk_v2_schema() -> None:
-    constants = go_string_constants(['const (\n\tREPOSITORY_ID = "repository_id"\n)\n'])
+    constants = go_string_constants(['const (\n\tREPOSITORY_ID = "repository_id"\n\tAttrKMSKeyID = "kms_key_id"\n)\n'])
     assert force_new_attributes(SDK_V2_SCHEMA, constants) == {
-        "always": ["name", "repositoryId", "vpcConfig.subnetIds"],
+        "always": ["kmsKeyId", "name", "repositoryId", "vpcConfig.subnetIds"],
         "conditional": ["sourceRepo"],
     }
 
