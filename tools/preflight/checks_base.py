@@ -355,12 +355,16 @@ def check_secrets_provider(context: PreflightContext) -> CheckResult:
     return CheckResult(name, "pass", "Pulumi Cloud's provider (no secretsprovider in the stack file)")
 
 
-def check_cluster_api_reachable(context: PreflightContext) -> CheckResult:
+def check_cluster_api_reachable(context: PreflightContext) -> CheckResult:  # noqa: PLR0911 (one verdict per case)
     """This machine's egress IP is inside `publicAccessCidrs`, or the Kubernetes provider cannot reach the API."""
     name = "cluster-api"
     config = context.config
     if not isinstance(config, EnvironmentConfig):
         return CheckResult(name, "pass", "not needed: the org stack has no cluster")
+    # Every cluster has its public endpoint on today; a private-only cluster (a setting the cluster
+    # capability may add) is reached through its private path, which that capability's checks cover.
+    if not getattr(config, "endpoint_public_access", True):
+        return CheckResult(name, "skip", "the public endpoint is off: the cluster checks cover the private path")
     skipped = not_run(name, context, "curl https://checkip.amazonaws.com (this machine's egress IP)")
     if skipped:
         return skipped
