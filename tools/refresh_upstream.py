@@ -170,6 +170,18 @@ TERRAFORM_SOURCES = {
         "MIT",
         "v6.13.0+27 (2026-08-07); pulumi-github bridges this provider",
     ),
+    "terraform-provider-random": Source(
+        "https://github.com/hashicorp/terraform-provider-random",
+        "ad788e233bb42be5ecad3ba8f43de0d9d9dc7185",
+        "MPL-2.0",
+        "v3.9.0+4 (2026-06-11); pulumi-random bridges this provider",
+    ),
+    "terraform-provider-time": Source(
+        "https://github.com/hashicorp/terraform-provider-time",
+        "16bc819eb938f78171198ba2efb37bfe27f6b700",
+        "MPL-2.0",
+        "v0.14.0+10 (2026-07-20); pulumiverse-time bridges this provider",
+    ),
     "terraform-provider-aws": Source(
         "https://github.com/hashicorp/terraform-provider-aws",
         "e33a89d079930e92c79a986c9c041c5ed5191639",
@@ -283,32 +295,59 @@ def force_new_attributes(go_source: str, constants: dict[str, str] | None = None
     return {"always": sorted(always), "conditional": sorted(conditional - always)}
 
 
+def _pascal(snake: str) -> str:
+    name = camel(snake)
+    return name[:1].upper() + name[1:]
+
+
+@dataclass(frozen=True)
+class BridgedProvider:
+    """A Terraform provider whose whole resource package is parsed, and how Pulumi names its resources."""
+
+    key: str
+    directory: str
+    file_pattern: str
+    """The resource files, with a group for the resource's snake_case name."""
+    pulumi_type: Callable[[str], str]
+
+
+BRIDGED_PROVIDERS = (
+    BridgedProvider(
+        "terraform-provider-github", "github/", r"resource_github_([a-z_]+)\.go",
+        lambda name: f"github:index/{camel(name)}:{_pascal(name)}",
+    ),
+    BridgedProvider(
+        "terraform-provider-random", "internal/provider/", r"resource_([a-z0-9_]+)\.go",
+        lambda name: f"random:index/random{_pascal(name)}:Random{_pascal(name)}",
+    ),
+    BridgedProvider(
+        "terraform-provider-time", "internal/provider/", r"resource_time_([a-z_]+)\.go",
+        lambda name: f"time:index/{camel(name)}:{_pascal(name)}",
+    ),
+)  # fmt: skip
+"""pulumi-github, pulumi-random and pulumiverse-time bridge these providers; every resource file is parsed."""
+
+
 def github_type(file_name: str) -> str:
     """`resource_github_repository_file.go` -> `github:index/repositoryFile:RepositoryFile`."""
-    name = camel(file_name.removeprefix("resource_github_").removesuffix(".go"))
-    return f"github:index/{name}:{name[:1].upper()}{name[1:]}"
+    return BRIDGED_PROVIDERS[0].pulumi_type(file_name.removeprefix("resource_github_").removesuffix(".go"))
 
 
 def replacement_rules(
-    read_at: Callable[[str, str, str], str], list_files: Callable[[str], list[str]]
+    read_at: Callable[[str, str, str], str], list_files: Callable[[str, str], list[str]]
 ) -> dict[str, Any]:
     """Every vendored replacement rule by Pulumi type, with the source file and commit of each."""
     rules: dict[str, Any] = {}
-    github = TERRAFORM_SOURCES["terraform-provider-github"]
-    github_files = list_files("terraform-provider-github")
-    constants = go_string_constants(
-        [read_at("terraform-provider-github", github.commit, path) for path in github_files if "const" in path]
-    )
-    for path in github_files:
-        name = path.rsplit("/", 1)[-1]
-        if re.fullmatch(r"resource_github_[a-z_]+\.go", name) and not name.endswith("_test.go"):
-            found = force_new_attributes(read_at("terraform-provider-github", github.commit, path), constants)
-            rules[github_type(name)] = {
-                "source": "terraform-provider-github",
-                "path": path,
-                "commit": github.commit,
-                **found,
-            }
+    for provider in BRIDGED_PROVIDERS:
+        commit = TERRAFORM_SOURCES[provider.key].commit
+        files = list_files(provider.key, provider.directory)
+        constants = go_string_constants([read_at(provider.key, commit, path) for path in files if "const" in path])
+        for path in files:
+            match = re.fullmatch(provider.file_pattern, path.rsplit("/", 1)[-1])
+            if match is None or path.endswith("_test.go"):
+                continue
+            found = force_new_attributes(read_at(provider.key, commit, path), constants)
+            rules[provider.pulumi_type(match[1])] = {"source": provider.key, "path": path, "commit": commit, **found}
     for pulumi_type, (_, path, commit) in AWS_RESOURCES.items():
         aws_constants = go_string_constants([read_at("terraform-provider-aws", commit, AWS_NAME_CONSTANTS)])
         found = force_new_attributes(read_at("terraform-provider-aws", commit, path), aws_constants)
@@ -389,11 +428,11 @@ class RepositoryFiles:
             raise FetchError(f"{key}@{commit[:12]}:{path}: {shown.stderr.strip()}")
         return shown.stdout
 
-    def list_files(self, key: str) -> list[str]:
-        """The provider package's files at the pinned commit."""
+    def list_files(self, key: str, directory: str) -> list[str]:
+        """The files of one directory of a source at its pinned commit."""
         commit = TERRAFORM_SOURCES[key].commit
         listed = subprocess.run(
-            ["git", "--git-dir", str(self._git_dir(key, commit)), "ls-tree", "--name-only", commit, "github/"],
+            ["git", "--git-dir", str(self._git_dir(key, commit)), "ls-tree", "--name-only", commit, directory],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if listed.returncode != 0:
