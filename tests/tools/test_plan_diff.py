@@ -119,11 +119,18 @@ def test_a_type_without_vendored_rules_says_so() -> None:
     )
 
 
+SOURCES = {
+    "terraform-provider-github",
+    "terraform-provider-aws",
+    "terraform-provider-random",
+    "terraform-provider-time",
+    "pulumi-kubernetes",
+}
+
+
 def test_every_rule_names_its_source_and_commit() -> None:
     for type_token, rule in replacement_rules().items():
-        assert rule["source"] in {"terraform-provider-github", "terraform-provider-aws", "pulumi-kubernetes"}, (
-            type_token
-        )
+        assert rule["source"] in SOURCES, type_token
         assert len(rule["commit"]) == 40 and rule["path"], type_token
 
 
