@@ -208,6 +208,27 @@ AWS_RESOURCES = {
         "internal/service/secretsmanager/secret.go",
         "00c21cedec069dd27093b175baf15bac6d4b30fe",
     ),
+    "aws:ec2/subnet:Subnet": (
+        "aws_subnet",
+        "internal/service/ec2/vpc_subnet.go",
+        "00cda125a19d31754cb0d073cf551264c57955cb",
+    ),
+    "aws:iam/role:Role": ("aws_iam_role", "internal/service/iam/role.go", "0040ea6911af00bea2cca6dbb14e86829826ad8e"),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        "aws_cloudwatch_log_group",
+        "internal/service/logs/group.go",
+        "0073593e7d6993ba482409f4dc35438daaa79bb3",
+    ),
+    "aws:eks/addon:Addon": (
+        "aws_eks_addon",
+        "internal/service/eks/addon.go",
+        "af55dfb90500e80afb9d9ba64a76024e500c948a",
+    ),
+    "aws:eks/accessEntry:AccessEntry": (
+        "aws_eks_access_entry",
+        "internal/service/eks/access_entry.go",
+        "c7c8a3566bb83c2319e09262cfaf4d2d8de2584e",
+    ),
 }
 """The AWS resource types whose replacement rules are vendored: the Pulumi type, Terraform's name, the
 schema file and the commit it was read at (the whole provider is 900 MB; files are fetched one by one)."""

@@ -111,12 +111,11 @@ def test_a_cross_stack_diff_ignores_the_stack_inside_urns() -> None:
 
 def test_a_type_without_vendored_rules_says_so() -> None:
     old, new = plan_json("dev"), plan_json("dev")
-    log_group = one(new, "aws:cloudwatch/logGroup:LogGroup")
-    assert "aws:cloudwatch/logGroup:LogGroup" not in replacement_rules()
-    log_group["inputs"]["retentionInDays"] = 30
-    assert "(replacement rules not vendored for aws:cloudwatch/logGroup:LogGroup)" in render(
-        diff_plans(old, new), "old", "new"
-    )
+    rules = replacement_rules()
+    uncovered = next(r for r in new["resources"] if r["type"].startswith("aws:") and r["type"] not in rules)
+    uncovered["inputs"]["plantedProperty"] = "changed"
+    text = render(diff_plans(old, new), "old", "new")
+    assert f"(replacement rules not vendored for {uncovered['type']})" in text
 
 
 SOURCES = {
