@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from components.config.cli import (
     Declaration,
     StackValue,
+    config_text,
     load_yaml_file,
     merge_config,
     parse_key,
@@ -115,6 +116,11 @@ def stack_file_config(
         else:
             values[full_key] = StackValue.from_stack_file(value, secure=False)
     return merge_config(stack, project, declarations, values)
+
+
+def encode_config_value(value: Any) -> str:
+    """A config value as the CLI hands it to the program (Go's encoding), for code that crafts raw config."""
+    return config_text(value)
 
 
 def _decode(raw: str) -> Any:
