@@ -229,6 +229,36 @@ AWS_RESOURCES = {
         "internal/service/eks/access_entry.go",
         "c7c8a3566bb83c2319e09262cfaf4d2d8de2584e",
     ),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (
+        "aws_iam_openid_connect_provider",
+        "internal/service/iam/openid_connect_provider.go",
+        "01606926a0c0ab9174aec440f976a48b0baee722",
+    ),
+    "aws:iam/rolePolicy:RolePolicy": (
+        "aws_iam_role_policy",
+        "internal/service/iam/role_policy.go",
+        "02f97af85f89a04e8ed89f5e8b64a9a67f3cfe07",
+    ),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+        "aws_iam_role_policy_attachment",
+        "internal/service/iam/role_policy_attachment.go",
+        "04c79849dbe7fbe76c3054b364357bcdaade9ac5",
+    ),
+    "aws:ec2/natGateway:NatGateway": (
+        "aws_nat_gateway",
+        "internal/service/ec2/vpc_nat_gateway.go",
+        "04088eaa54948421bf1ef7494ae2b2c01d9243e3",
+    ),
+    "aws:secretsmanager/secretVersion:SecretVersion": (
+        "aws_secretsmanager_secret_version",
+        "internal/service/secretsmanager/secret_version.go",
+        "0042e8ea0de293c6cd8b003f89f7f4d2fb5fcf31",
+    ),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        "aws_eks_access_policy_association",
+        "internal/service/eks/access_policy_association.go",
+        "6450ce3f2313c890bcfaec1a3cb4ad3bce15d454",
+    ),
 }
 """The AWS resource types whose replacement rules are vendored: the Pulumi type, Terraform's name, the
 schema file and the commit it was read at (the whole provider is 900 MB; files are fetched one by one)."""
