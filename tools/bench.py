@@ -22,6 +22,7 @@ import yaml
 
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 
 ROOT = PROJECT_ROOT
 # The SDKs load their modules lazily; the floor imports the modules the program uses, nothing else.
@@ -117,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -37,6 +37,7 @@ from components.config.stack_file import stack_file_config
 from components.shared.catalog import Catalog
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 
 ROOT = PROJECT_ROOT
 SECRET = "[secret]"
@@ -331,4 +332,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -34,6 +34,7 @@ from typing import Any
 from components.config.common import STACKS
 from components.shared.errors import ConfigError
 from components.shared.paths import DATA_DIR, PROJECT_ROOT
+from tools.entry import run_main
 from tools.plan import build_plan
 
 ROOT = PROJECT_ROOT
@@ -285,4 +286,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

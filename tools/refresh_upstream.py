@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from components.shared.paths import DATA_DIR, PROJECT_ROOT
+from tools.entry import run_main
 
 UPSTREAM_DIR = DATA_DIR / "upstream"
 
@@ -590,4 +591,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

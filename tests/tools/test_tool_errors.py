@@ -15,6 +15,7 @@ from components.shared.data_files import load_data_file
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
 from tools import bench, cost_report, plan_diff, snapshots
+from tools.entry import run_main
 
 BAD_CONFIG = "stack 'dev': config key 'pyairtable-infra:capacityStrategy' = 'cheap': Input should be 'spot'"
 
@@ -125,3 +126,15 @@ def test_a_missing_or_broken_data_file_is_one_line(tmp_path: Path) -> None:
 def test_a_missing_replacement_rules_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the replacement rules"):
         plan_diff.replacement_rules.__wrapped__(tmp_path / "force-new.json")
+
+
+def closed_pipe() -> int:
+    raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_a_tool_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    # `make plan-diff dev prod | head`: the reader goes away; the tool ends with a status, not a traceback.
+    with pytest.raises(SystemExit) as ended:
+        run_main(closed_pipe)
+    assert ended.value.code == 1
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,7 +1,6 @@
 """`python -m tools.preflight <stack>`: see tools/preflight/runner.py."""
 
-import sys
-
+from tools.entry import run_main
 from tools.preflight.runner import main
 
-sys.exit(main())
+run_main(main)
