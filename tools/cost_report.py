@@ -55,7 +55,7 @@ def category(item: str) -> str:
     name = item.lower()
     if name.startswith(("eks", "node group", "reserved")):
         return "compute"
-    if "volume" in name:
+    if "volume" in name or name.startswith("ecr"):
         return "storage"
     if name.startswith(("nat", "public ipv4")):
         return "network"
