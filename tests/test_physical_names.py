@@ -100,6 +100,16 @@ IDENTITY: dict[str, Identity] = {
     "github:index/actionsOrganizationVariable:ActionsOrganizationVariable": _fields("variableName"),
     # One settings object per organization: every declaration of it is the same object.
     "github:index/organizationSettings:OrganizationSettings": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationPermissions:ActionsOrganizationPermissions": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationOidcSubjectClaimCustomizationTemplate:"
+    "ActionsOrganizationOidcSubjectClaimCustomizationTemplate": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationWorkflowPermissions:ActionsOrganizationWorkflowPermissions": _fields(
+        "organizationSlug"
+    ),
+    "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:"
+    "ActionsRepositoryOidcSubjectClaimCustomizationTemplate": _fields("repository"),
+    "github:index/actionsRepositoryAccessLevel:ActionsRepositoryAccessLevel": _fields("repository"),
+    "github:index/organizationRuleset:OrganizationRuleset": _fields("name"),
     # Helm: a release name is unique within its namespace.
     "kubernetes:helm.sh/v3:Release": _fields("name", "namespace"),
 }

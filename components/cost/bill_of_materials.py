@@ -185,28 +185,44 @@ class LineItem:
     """Where the quantity comes from (config keys, the catalog)."""
 
 
+GITHUB_ADD_ONS = {"secretProtection": "GitHub Secret Protection", "codeSecurity": "GitHub Code Security"}
+"""The line of each paid add-on of `github.addOns` (its price is `github.rates.<add-on>`)."""
+
+
+def active_committers(config: OrgConfig) -> int:
+    """Committers an add-on is billed for: every distinct configured person (an upper estimate;
+    GitHub counts those who pushed to a private repository in the last 90 days)."""
+    return len({login.casefold() for login in config.all_logins()})
+
+
 def org_items(config: OrgConfig) -> list[LineItem]:
-    """The org stack's bill of materials: the GitHub plan's seats and the container registry."""
+    """The org stack's bill of materials: the GitHub plan's seats (Enterprise seats included), the
+    paid add-ons per active committer, and the container registry."""
+    add_ons = [
+        LineItem(
+            GITHUB_ADD_ONS[add_on],
+            active_committers(config),
+            "committer-month",
+            Rate(add_on, scope="github", cite_notes=True),
+            f"github.addOns {add_on}; committers estimated as the distinct people of teams and owners",
+        )
+        for add_on in sorted(set(config.github.add_ons))
+    ]
     return [
         LineItem(
             f"GitHub {config.github_plan} plan",
             config.github_seats,
             "seat-month",
             GitHubSeat(config.github_plan),
-            f"githubPlan {config.github_plan}, githubSeats {config.github_seats}",
+            f"githubPlan {config.github_plan}, githubSeats {config.github_seats} (people and the registry "
+            f"machine user {config.registry.machine_user})",
         ),
+        *add_ons,
         LineItem(
             "GitHub Container Registry (ghcr.io)",
             1,
             "organization-month",
             Rate("containerRegistry", scope="github", cite_notes=True),
-        ),
-        LineItem(
-            "GitHub seat of the registry machine user",
-            1,
-            "seat-month",
-            GitHubSeat(config.github_plan),
-            f"registry.machineUser {config.registry.machine_user}: an org member, so a paid seat",
         ),
         LineItem(
             "GitHub Actions minutes publishing images",

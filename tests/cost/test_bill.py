@@ -226,15 +226,14 @@ def test_unused_reservations_are_billed_and_save_nothing() -> None:
 
 
 def test_org_bill_by_hand() -> None:
-    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=10, budgetUsd=1))
+    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=20, budgetUsd=1))
     github = load_prices().github
     registry = github.rates["containerRegistry"]
     assert isinstance(registry, Price)
     assert bill["region"] == "global"
     assert items_by_name(bill) == {
-        "GitHub enterprise plan": money(10 * usd(github.plans["enterprise"])),
+        "GitHub enterprise plan": money(20 * usd(github.plans["enterprise"])),
         "GitHub Container Registry (ghcr.io)": money(usd(registry)),
-        "GitHub seat of the registry machine user": money(usd(github.plans["enterprise"])),
         # The enterprise plan's 50,000 included minutes cover the configured publishing.
         "GitHub Actions minutes publishing images": 0.0,
     }

@@ -44,8 +44,9 @@ REFERENCES = {
     "values.grafana.admin.existingSecret",
 }
 # Properties whose values come from a fixed enumeration in which "admin" is a level, not a login:
-# GitHub's team repository permission (pull, triage, push, maintain, admin).
-ENUM_PROPERTIES = {"permission"}
+# GitHub's team repository permission (pull, triage, push, maintain, admin) and organization
+# membership role (member, admin).
+ENUM_PROPERTIES = {"permission", "role"}
 
 
 def _normalized(key: str) -> str:

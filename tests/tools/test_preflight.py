@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from components.config.environment import EnvironmentConfig
+from components.config.org import OrgConfig
 from components.config.stack_file import StackConfig, parse_stack_config, stack_file_config
+from components.github.settings import AuthMode
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tools.preflight import checks_base, runner
@@ -129,52 +131,46 @@ def user_response(scopes: str | None) -> CommandResult:
     return ok(f'HTTP/2.0 200 OK\r\nContent-Type: application/json\r\n{header}\r\n{{"login": "ops-lead"}}')
 
 
+def token_mode(environ: dict[str, str], answers: dict[str, CommandResult]) -> PreflightContext:
+    """The org stack with `github.auth: token` (a sandbox trial)."""
+    config = stack_config("org")
+    assert isinstance(config, OrgConfig)
+    token_config = config.model_copy(update={"github": config.github.model_copy(update={"auth": AuthMode.TOKEN})})
+    return PreflightContext("org", token_config, environ=environ, run=FakeRun(answers))
+
+
 @pytest.mark.parametrize(
     ("scopes", "status"),
     [("admin:org, repo, workflow", "pass"), ("admin:org, repo", "fail"), (None, "skip")],
 )
 def test_github_token_scopes_come_from_the_oauth_scopes_header(scopes: str | None, status: str) -> None:
     run = {"gh api --include /user": user_response(scopes)}
-    result = checks_base.check_github_credentials(context("org", run, environ={"GITHUB_TOKEN": "t"}))
+    result = checks_base.check_github_credentials(token_mode({"GITHUB_TOKEN": "t"}, run))
     assert result.status == status, result
     if status == "fail":
         assert "workflow" in result.detail and "workflow" in result.fix
 
 
-def app_check(organization: str, answer: object) -> CheckResult:
-    run = {f"gh api /orgs/{organization}/installations": ok(json.dumps(answer))}
-    return checks_base.check_github_credentials(context("org", run, environ={"GITHUB_APP_ID": "42"}))
+def test_token_mode_without_a_token_leaves_it_to_the_github_checks() -> None:
+    assert checks_base.check_github_credentials(token_mode({}, {})).status == "skip"
 
 
-def test_github_app_installation_needs_every_permission() -> None:
-    organization = load_catalog().organization
+def app_check(answer: object) -> CheckResult:
+    run = {f"gh api /orgs/{load_catalog().organization}/installations": ok(json.dumps(answer))}
+    return checks_base.check_github_credentials(context("org", run))
+
+
+def test_the_automation_app_installation_needs_every_permission() -> None:
+    config = stack_config("org")
+    assert isinstance(config, OrgConfig) and config.github.auth is AuthMode.APP
+    app_id = config.github.automation_app.app_id
     permissions = dict(checks_base.APP_PERMISSIONS)
-    installations = {"installations": [{"app_id": 42, "permissions": permissions}]}
-    command = f"gh api /orgs/{organization}/installations"
-    environ = {"GITHUB_APP_ID": "42"}
-    assert (
-        checks_base.check_github_credentials(
-            context("org", {command: ok(json.dumps(installations))}, environ=environ)
-        ).status
-        == "pass"
-    )
+    installations = {"installations": [{"app_id": app_id, "permissions": permissions}]}
+    assert app_check(installations).status == "pass"
     permissions["workflows"] = "read"
-    result = checks_base.check_github_credentials(
-        context("org", {command: ok(json.dumps(installations))}, environ=environ)
-    )
+    result = app_check(installations)
     assert result.status == "fail" and "workflows: write" in result.detail
-    other = {"installations": [{"app_id": 7, "permissions": {}}]}
-    assert (
-        "not installed"
-        in checks_base.check_github_credentials(
-            context("org", {command: ok(json.dumps(other))}, environ=environ)
-        ).detail
-    )
-
-
-def test_github_credentials_missing_is_a_failure_with_the_fix() -> None:
-    result = checks_base.check_github_credentials(context("org", {}))
-    assert result.status == "fail" and "GITHUB_TOKEN" in result.fix
+    assert "not installed" in app_check({"installations": [{"app_id": app_id + 1, "permissions": {}}]}).detail
 
 
 # --- backend and secrets --------------------------------------------------------------------------

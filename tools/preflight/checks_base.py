@@ -4,9 +4,9 @@
 - the `aws` CLI (the kubeconfig of every cluster runs `aws eks get-token`);
 - AWS credentials that reach the stack's account (`sts get-caller-identity`, and the role the
   provider assumes), since the provider's `allowedAccountIds` refuses any other account;
-- the GitHub credentials of the org stack: a GitHub App installation's permissions, or a classic
-  token's scopes from the `X-OAuth-Scopes` header (`workflow` included: seeding `.github/workflows/*`
-  needs it);
+- what the org stack's GitHub credentials may do: the automation App installation's permissions, or
+  (token mode) a classic token's scopes from the `X-OAuth-Scopes` header (`workflow` included:
+  seeding `.github/workflows/*` needs it); checks_github.py checks that the key or token is set;
 - the selected backend (`pulumi whoami`), the stack in it (`pulumi stack ls`), and its secrets provider;
 - that this machine can reach the cluster API: its egress IP inside `publicAccessCidrs` (the public
   endpoint is on), without which the Kubernetes provider fails and, with `refresh: always`, so
@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
 from components.config.stack_file import project_document
+from components.github.settings import AuthMode
 from components.shared.catalog import load_catalog
 from components.shared.paths import PROJECT_ROOT
 from tools.preflight.core import CheckResult, PreflightContext, first_line, not_run
@@ -207,26 +208,27 @@ def _headers(text: str) -> Mapping[str, str]:
 
 
 def check_github_credentials(context: PreflightContext) -> CheckResult:
-    """The org stack's GitHub credentials: an App installation's permissions, or a classic token's scopes."""
+    """What the org stack's GitHub credentials may do: the App installation's permissions, or a token's scopes.
+
+    `checks_github.automation_credentials` checks that the key or token is there; this one asks GitHub
+    what it grants (`github.auth` app: the installation of `github.automationApp.appId`; token: the
+    classic token's `X-OAuth-Scopes`).
+    """
     name = "github-credentials"
-    if not isinstance(context.config, OrgConfig):
+    config = context.config
+    if not isinstance(config, OrgConfig):
         return CheckResult(name, "pass", "not needed: environment stacks use no GitHub credentials")
     organization = load_catalog().organization
-    app_id = context.environ.get("GITHUB_APP_ID")
-    token = context.environ.get("GITHUB_TOKEN")
-    if not app_id and not token:
-        return CheckResult(
-            name,
-            "fail",
-            "neither GITHUB_TOKEN nor GITHUB_APP_ID (with GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PEM_FILE) is set",
-            f"export GITHUB_TOKEN (an owner of {organization}; classic scopes "
-            f"{', '.join(CLASSIC_TOKEN_SCOPES)}) or the App's variables",
-        )
-    what = f"gh api /orgs/{organization}/installations" if app_id else "gh api --include /user"
+    token_mode = config.github.auth is AuthMode.TOKEN
+    if token_mode and not context.environ.get("GITHUB_TOKEN"):
+        return CheckResult(name, "skip", "github.auth is token but GITHUB_TOKEN is not set: nothing to ask GitHub")
+    what = "gh api --include /user" if token_mode else f"gh api /orgs/{organization}/installations"
     skipped = not_run(name, context, what)
     if skipped:
         return skipped
-    return _check_app(name, context, organization, app_id) if app_id else _check_token(name, context, organization)
+    if token_mode:
+        return _check_token(name, context, organization)
+    return _check_app(name, context, organization, str(config.github.automation_app.app_id))
 
 
 def _check_app(name: str, context: PreflightContext, organization: str, app_id: str) -> CheckResult:
