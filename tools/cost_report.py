@@ -46,25 +46,28 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitHub")
+CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys", "logs", "GitHub")
 """The chart's stack order; `category` sorts every bill item into one of them."""
+
+
+CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("compute", ("eks", "node group", "reserved"), ()),
+    ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
+    ("storage", ("ecr",), ("volume",)),
+    ("network", ("nat", "public ipv4"), ()),
+    ("secrets and keys", ("secrets manager", "kms"), ()),
+    ("logs", (), ("logs",)),
+    ("GitHub", ("github",), ()),
+)
+"""(category, name prefixes, name substrings), first match wins."""
 
 
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    if name.startswith(("eks", "node group", "reserved")):
-        return "compute"
-    if "volume" in name or name.startswith("ecr"):
-        return "storage"
-    if name.startswith(("nat", "public ipv4")):
-        return "network"
-    if name.startswith(("secrets manager", "kms")):
-        return "secrets and keys"
-    if "logs" in name:
-        return "logs"
-    if name.startswith("github"):
-        return "GitHub"
+    for found, prefixes, parts in CATEGORY_RULES:
+        if name.startswith(prefixes) or any(part in name for part in parts):
+            return found
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 

@@ -137,6 +137,9 @@ class Cluster(pulumi.ComponentResource):
     """The default StorageClass (gp3, encrypted)."""
     node_groups: NodeGroups
     """The nodes."""
+    cluster_security_group_id: pulumi.Output[str]
+    """The security group EKS creates for the cluster and attaches to managed nodes (so to every pod
+    on them): data stores admit it, and only it."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:cluster:Cluster", name, None, opts)
@@ -225,6 +228,7 @@ class Cluster(pulumi.ComponentResource):
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
+        self.cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id or "")
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)

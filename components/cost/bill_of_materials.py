@@ -29,6 +29,7 @@ from components.cost.prices import (
     ReservedNodes,
     SpotNodes,
 )
+from components.datastores import counts as datastores
 from components.registry.cost import (
     ACTIONS_INCLUDED_MINUTES,
     CREDENTIAL_SECRETS_PER_ENVIRONMENT,
@@ -38,8 +39,9 @@ from components.registry.cost import (
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
-KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager")
-"""The customer-managed KMS keys of an environment: the EKS secrets envelope key and the Secrets Manager key."""
+KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", *datastores.DATASTORE_KMS_KEYS)
+"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager
+key and the data stores' key."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ def monitoring_secret_names(config: EnvironmentConfig) -> tuple[str, ...]:
 
 
 def service_secret_count(catalog: Catalog) -> int:
-    """Secrets Manager secrets of the services: one per catalog secret of each deployable service."""
-    return sum(len(service.secrets) for service in catalog.deployable)
+    """Secrets Manager secrets of the services: what each deployable service owns (a shared secret is
+    its owner's; a key pair is two, private and public)."""
+    return sum(len(service.stored_secret_names) for service in catalog.deployable)
 
 
 def secret_count(config: EnvironmentConfig, catalog: Catalog) -> int:
@@ -310,6 +313,7 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
         ),
+        *_datastore_items(config, catalog),
         LineItem(
             "ECR pull-through cache storage",
             config.registry.cache.stored_gib,
@@ -326,6 +330,104 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "estimate from logIngestionGibPerMonth (control-plane and flow logs); storage is not priced",
         ),
     ]
+    return items
+
+
+def _datastore_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineItem]:
+    """PostgreSQL (instance, Multi-AZ standby, storage, backups beyond the free allowance, Database
+    Insights), Redis (nodes, snapshots beyond the free one) and volume backups (docs/cost.md)."""
+    postgres, redis = config.postgres, config.redis
+    standby = datastores.postgres_standby_count(postgres)
+    storage = datastores.postgres_storage_gib(postgres)
+    items = [
+        LineItem(
+            "PostgreSQL instance",
+            1,
+            "instance-month",
+            Rate("rdsPostgresInstance", postgres.instance_class, hourly=True),
+            f"{postgres.instance_class}, PostgreSQL {postgres.engine_version}",
+        ),
+        LineItem(
+            "PostgreSQL storage (gp3)",
+            storage,
+            "GB-month",
+            Rate("rdsGp3Storage"),
+            "postgres.allocatedStorageGib; gp3 has no per-I/O charge (3,000 IOPS baseline included)",
+        ),
+    ]
+    if standby:
+        items += [
+            LineItem(
+                "PostgreSQL Multi-AZ standby",
+                standby,
+                "instance-month",
+                Rate("rdsPostgresInstance", postgres.instance_class, hourly=True),
+                "postgres.multiAz: a synchronous standby of the same class in another zone",
+            ),
+            LineItem(
+                "PostgreSQL Multi-AZ standby storage (gp3)",
+                standby * storage,
+                "GB-month",
+                Rate("rdsGp3Storage"),
+                "the standby's copy of the storage",
+            ),
+        ]
+    if postgres.backup_storage_gib:
+        items.append(
+            LineItem(
+                "PostgreSQL backups beyond the free allowance",
+                postgres.backup_storage_gib,
+                "GB-month",
+                Rate("rdsBackupStorage"),
+                f"estimate from postgres.backupStorageGib ({postgres.backup_retention_days} days of point-in-time "
+                "recovery; backups up to the provisioned storage are free)",
+            )
+        )
+    if postgres.database_insights == "advanced":
+        items.append(
+            LineItem(
+                "Database Insights (advanced)",
+                postgres.vcpus * (1 + standby),
+                "vCPU-month",
+                Rate("rdsDatabaseInsightsAdvanced", hourly=True),
+                "postgres.databaseInsights advanced; standard mode is free",
+            )
+        )
+    engine = "Valkey" if redis.engine == "valkey" else "Redis"
+    items.append(
+        LineItem(
+            f"{engine} nodes",
+            datastores.redis_node_count(redis, catalog),
+            "node-month",
+            Rate(f"elasticache{engine}Node", redis.node_type, hourly=True),
+            f"{len(datastores.redis_uses(catalog))} replication groups "
+            f"({', '.join(use.value for use in datastores.redis_uses(catalog))}) x redis.nodesPerGroup "
+            f"{redis.nodes_per_group} {redis.node_type}",
+        )
+    )
+    snapshot_gib = datastores.redis_snapshot_gib(redis, catalog)
+    if snapshot_gib:
+        items.append(
+            LineItem(
+                f"{engine} snapshots beyond the free one",
+                snapshot_gib,
+                "GB-month",
+                Rate("elasticacheSnapshotStorage"),
+                f"upper bound: full node memory for each of redis.snapshotRetentionDays "
+                f"{redis.snapshot_retention_days} - 1 days per group",
+            )
+        )
+    backup_gib = datastores.volume_backup_gib(config.backups)
+    if backup_gib:
+        items.append(
+            LineItem(
+                "volume backups (AWS Backup)",
+                backup_gib,
+                "GB-month",
+                Rate("backupEbsSnapshot"),
+                f"estimate from backups.volumeGibEstimate, kept backups.retentionDays {config.backups.retention_days}",
+            )
+        )
     return items
 
 

@@ -34,6 +34,31 @@ VARIANTS = [
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
+    # Data stores: a Multi-AZ staging database on more storage, and three Redis nodes per group.
+    (
+        "staging",
+        {
+            "postgres": {
+                "engineVersion": "17.6",
+                "instanceClass": "db.t4g.small",
+                "allocatedStorageGib": 40,
+                "maxAllocatedStorageGib": 100,
+                "multiAz": True,
+                "backupRetentionDays": 7,
+                "finalSnapshot": True,
+                "logRetentionDays": 30,
+                "rotationDays": 60,
+            },
+            "redis": {
+                "engineVersion": "7.1",
+                "nodeType": "cache.t4g.small",
+                "nodesPerGroup": 3,
+                "multiAz": True,
+                "snapshotRetentionDays": 1,
+                "rotationDays": 60,
+            },
+        },
+    ),
 ]
 
 
@@ -83,6 +108,21 @@ def assert_bill_matches(plan: Plan) -> None:
     caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
     stored = environment_configs()[plan.stack].registry.cache.stored_gib
     assert bill_quantity(plan, r"ECR pull-through cache storage") == caches * stored
+    assert_data_stores_match(plan)
+
+
+def assert_data_stores_match(plan: Plan) -> None:
+    """PostgreSQL, Redis and volume backups: the bill's quantities are the plan's sizes and counts."""
+    [instance] = [r["inputs"] for r in plan.of_type("aws:rds/instance:Instance")]
+    copies = 2 if instance["multiAz"] else 1
+    assert bill_quantity(plan, "PostgreSQL instance") == 1
+    assert bill_quantity(plan, "PostgreSQL Multi-AZ standby") == copies - 1
+    assert (
+        bill_quantity(plan, r"PostgreSQL (Multi-AZ standby )?storage \(gp3\)") == copies * instance["allocatedStorage"]
+    )
+    groups = [r["inputs"] for r in plan.of_type("aws:elasticache/replicationGroup:ReplicationGroup")]
+    assert bill_quantity(plan, "(Redis|Valkey) nodes") == sum(g["numCacheClusters"] for g in groups)
+    assert (bill_quantity(plan, r"volume backups \(AWS Backup\)") > 0) is bool(plan.of_type("aws:backup/plan:Plan"))
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
