@@ -260,7 +260,9 @@ def test_the_report_names_what_could_not_run_and_each_fix() -> None:
     ]
     text = runner.render("dev", results)
     assert "FAIL  b  broken" in text and "fix: do this" in text
-    assert "1 passed, 1 failed, 1 not run" in text and "not checked here (run again where they can run): c" in text
+    assert "1 passed, 1 failed, 1 skipped" in text and "not run here (run again where they can run): c" in text
+    skipped_elsewhere = runner.render("org", [CheckResult("d", "skip", "stack 'org' has no data stores")])
+    assert "skipped for the reason shown above: d" in skipped_elsewhere and "not run here" not in skipped_elsewhere
 
 
 def broken_config(stack: str, values: object) -> StackConfig:

@@ -79,10 +79,13 @@ def render(stack: str, results: Sequence[CheckResult]) -> str:
         if result.fix and result.status != "pass":
             lines.append(f"        {'':{width}}  fix: {result.fix}")
     counts = {status: sum(result.status == status for result in results) for status in ("pass", "fail", "skip")}
-    lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} not run")
-    skipped = [result.name for result in results if result.status == "skip"]
-    if skipped:
-        lines.append(f"not checked here (run again where they can run): {', '.join(skipped)}")
+    lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    not_run_here = [result.name for result in results if result.detail.startswith("not run")]
+    if not_run_here:
+        lines.append(f"not run here (run again where they can run): {', '.join(not_run_here)}")
+    other_skips = [result.name for result in results if result.status == "skip" and result.name not in not_run_here]
+    if other_skips:
+        lines.append(f"skipped for the reason shown above: {', '.join(other_skips)}")
     return "\n".join(lines)
 
 
