@@ -54,7 +54,7 @@ CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("compute", ("eks", "node group", "reserved"), ()),
     ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
     ("storage", ("ecr",), ("volume",)),
-    ("network", ("nat", "public ipv4"), ()),
+    ("network", ("nat", "public ipv4", "vpc"), ()),
     ("secrets and keys", ("secrets manager", "kms"), ()),
     ("logs", (), ("logs",)),
     ("GitHub", ("github",), ()),

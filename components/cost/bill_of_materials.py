@@ -39,9 +39,9 @@ from components.registry.cost import (
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
-KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", *datastores.DATASTORE_KMS_KEYS)
-"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager
-key and the data stores' key."""
+KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", "logs", *datastores.DATASTORE_KMS_KEYS)
+"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager key,
+the CloudWatch Logs key and the data stores' key."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,12 @@ def kms_key_count(config: EnvironmentConfig) -> int:
     """Customer-managed KMS keys of the environment (see `KMS_KEYS_PER_ENVIRONMENT`)."""
     del config  # the same keys in every environment
     return len(KMS_KEYS_PER_ENVIRONMENT)
+
+
+def interface_endpoint_count(config: EnvironmentConfig) -> int:
+    """Interface endpoint network interfaces: one per configured interface endpoint and zone (the S3
+    gateway endpoint has no hourly price)."""
+    return len(config.network.interface_endpoints) * len(config.availability_zones)
 
 
 @dataclass(frozen=True)
@@ -314,6 +320,20 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
         ),
         *_datastore_items(config, catalog),
+        *(
+            [
+                LineItem(
+                    "VPC interface endpoints",
+                    interface_endpoint_count(config),
+                    "endpoint-AZ-month",
+                    Rate("vpcInterfaceEndpoint", hourly=True),
+                    f"network.vpcEndpoints {', '.join(s.value for s in config.network.interface_endpoints)} x "
+                    f"{len(config.availability_zones)} zones; data processed is not priced",
+                )
+            ]
+            if interface_endpoint_count(config)
+            else []
+        ),
         LineItem(
             "ECR pull-through cache storage",
             config.registry.cache.stored_gib,

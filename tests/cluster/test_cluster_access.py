@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from components.config.stack_file import environment_configs
+from components.shared.catalog import load_catalog
 from tools.plan import Plan, build_plan
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
@@ -66,15 +67,19 @@ def test_the_role_pulumi_runs_as_is_cluster_admin_before_the_kubernetes_provider
         # Already an admin: one entry, not two for the same principal (EKS refuses the second).
         ("arn:aws:iam::111111111111:role/pyairtable-admin", {"arn:aws:iam::111111111111:role/pyairtable-admin"}),
         # Ambient credentials: only the configured admins.
+        # (Then the break-glass role must be another of the account's roles.)
         ("", {"arn:aws:iam::111111111111:role/pyairtable-admin"}),
     ],
 )
 def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[str]) -> None:
-    plan = build_plan("dev", {"awsRoleArn": role_arn})
+    plan = build_plan(
+        "dev", {"awsRoleArn": role_arn, "breakGlassRoleArn": "arn:aws:iam::111111111111:role/break-glass"}
+    )
     admins = [
         a["inputs"]["principalArn"]
         for a in plan.of_type(ASSOCIATION)
         if a["inputs"]["accessScope"] == {"type": "cluster"}
     ]
     assert sorted(admins) == sorted(expected)
-    assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + 1  # plus the deploy role
+    # Plus one entry per deployable service's deploy role.
+    assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + len(load_catalog().deployable)

@@ -131,12 +131,16 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         "public IPv4 addresses": money(nat * monthly(rate(rates, "publicIpv4"))),
         "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
         "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
-        "KMS keys": money(3 * usd(rate(rates, "kmsKey"))),  # EKS secrets, Secrets Manager, data stores
+        # EKS secrets, Secrets Manager, CloudWatch Logs and data stores keys.
+        "KMS keys": money(4 * usd(rate(rates, "kmsKey"))),
         "ECR pull-through cache storage": money(config.registry.cache.stored_gib * usd(rate(rates, "ecrStorage"))),
         "CloudWatch Logs ingestion": money(
             config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
         ),
     }
+    endpoints = len(config.network.interface_endpoints) * len(config.availability_zones)
+    if endpoints:
+        items["VPC interface endpoints"] = money(endpoints * monthly(rate(rates, "vpcInterfaceEndpoint")))
     volume = config.prometheus_replicas * config.prometheus_storage_gib
     if volume:
         items["Prometheus volumes (gp3)"] = money(volume * usd(rate(rates, "ebsGp3")))

@@ -104,6 +104,9 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
+    interface = [e["inputs"] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    interface = [e for e in interface if e["vpcEndpointType"] == "Interface"]
+    assert bill_quantity(plan, "VPC interface endpoints") == sum(len(e["subnetIds"]) for e in interface)
     # The cache's storage is an estimate (nothing in the plan sizes it), but only where a cache rule exists.
     caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
     stored = environment_configs()[plan.stack].registry.cache.stored_gib
