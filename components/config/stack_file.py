@@ -46,7 +46,6 @@ REQUIRED_KEYS_WITH_UNSET_DEFAULT = frozenset(
         "awsAccountId",
         "vpcCidr",
         "availabilityZones",
-        "publicAccessCidrs",
         "adminRoleArns",
         "capacityStrategy",
     }

@@ -117,13 +117,14 @@ def test_the_org_stack_accepts_the_cli_encoded_environment_defaults() -> None:
     # The bug: the CLI hands over `["api","audit","authenticator"]`; the program compared it with Python's
     # `json.dumps` of the default and refused the org stack with "applies to environment stacks only".
     values, _ = stack_file_config("org")
-    assert values[f"{PROJECT}:clusterLogTypes"] == '["api","audit","authenticator"]'
+    default = project_config_schema()["clusterLogTypes"]["default"]
+    assert values[f"{PROJECT}:clusterLogTypes"] == '["' + '","'.join(default) + '"]'  # compact, no spaces
     scanning = yaml.safe_load((PROJECT_ROOT / "Pulumi.org.yaml").read_text())["config"][f"{PROJECT}:secretScanning"]
     assert values[f"{PROJECT}:secretScanning"] == ("true" if scanning else "false")  # Go's bool, not Python's
     assert isinstance(parse_stack_config("org", values), OrgConfig)
-    spaced = {**values, f"{PROJECT}:clusterLogTypes": '[ "api", "audit", "authenticator" ]'}
+    spaced = {**values, f"{PROJECT}:clusterLogTypes": "[ " + ", ".join(json.dumps(item) for item in default) + " ]"}
     assert isinstance(parse_stack_config("org", spaced), OrgConfig)  # decoded values are compared
-    changed = {**values, f"{PROJECT}:clusterLogTypes": '["api","audit","authenticator","scheduler"]'}
+    changed = {**values, f"{PROJECT}:clusterLogTypes": json.dumps(list(reversed(default)))}
     with pytest.raises(ConfigError, match="applies to environment stacks only"):
         parse_stack_config("org", changed)
 

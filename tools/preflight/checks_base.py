@@ -363,9 +363,8 @@ def check_cluster_api_reachable(context: PreflightContext) -> CheckResult:  # no
     config = context.config
     if not isinstance(config, EnvironmentConfig):
         return CheckResult(name, "pass", "not needed: the org stack has no cluster")
-    # Every cluster has its public endpoint on today; a private-only cluster (a setting the cluster
-    # capability may add) is reached through its private path, which that capability's checks cover.
-    if not getattr(config, "endpoint_public_access", True):
+    # A private-only cluster is reached through its private path, which checks_cluster.py covers.
+    if not config.cluster.endpoint_public_access:
         return CheckResult(name, "skip", "the public endpoint is off: the cluster checks cover the private path")
     skipped = not_run(name, context, "curl https://checkip.amazonaws.com (this machine's egress IP)")
     if skipped:
