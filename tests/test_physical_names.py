@@ -60,10 +60,11 @@ def _kubernetes_object(inputs: Mapping[str, Any]) -> tuple[Any, ...] | None:
 
 IDENTITY: dict[str, Identity] = {
     # AWS: names unique per account (and region for regional services).
+    "aws:budgets/budget:Budget": _named_or_prefixed("name", "namePrefix", "accountId"),
     "aws:cloudwatch/logGroup:LogGroup": _named_or_prefixed("name", "namePrefix"),
+    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
     "aws:ec2/launchTemplate:LaunchTemplate": _named_or_prefixed("name", "namePrefix"),
     "aws:ec2/subnet:Subnet": _fields("cidrBlock", "vpcId"),
-    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
     # Two endpoints of one service in a VPC would both claim its private DNS name.
     "aws:ec2/vpcEndpoint:VpcEndpoint": _fields("serviceName", "vpcId"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _fields("subnetId"),
@@ -139,6 +140,8 @@ NO_PHYSICAL_NAME = frozenset(
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/eip:Eip",
         "aws:ec2/flowLog:FlowLog",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/networkInterface:NetworkInterface",
         "aws:ec2/internetGateway:InternetGateway",
         "aws:ec2/natGateway:NatGateway",
         "aws:ec2/routeTable:RouteTable",

@@ -18,16 +18,17 @@ from components.config.common import (
     Slug,
     check_instance_type,
 )
-from components.cost.prices import UnpricedError, load_prices
+from components.cost.settings import BudgetAlerts
 from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
+from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.settings import NetworkSettings
 from components.network.vpc import subnet_layout
 from components.registry.settings import EnvironmentRegistrySettings
 from components.shared.aws_limits import load_aws_limits, load_kubernetes_versions
-from components.shared.catalog import ENVIRONMENTS
+from components.shared.catalog import ENVIRONMENTS, load_catalog
 from components.shared.errors import InvalidKeyError
 from components.shared.kms import KeyAccess
-from components.shared.naming import PROD_ENVIRONMENT
+from components.shared.naming import PROD_ENVIRONMENT, REGISTRY_HOST
 
 # The control-plane log types EKS accepts; every one is required (CIS EKS 2.1.1, Checkov CKV_AWS_37):
 # the controller manager's and scheduler's logs are where a failing reconcile or placement shows.
@@ -92,13 +93,6 @@ class CapacityStrategy(StrEnum):
     """An on-demand base plus spot above it (staging)."""
     RESERVED = "reserved"
     """On-demand nodes covered by a reservation (prod)."""
-
-
-class NatGateways(StrEnum):
-    """How many NAT gateways an environment's private subnets share."""
-
-    SINGLE = "single"
-    PER_AZ = "perAz"
 
 
 class NodePool(FrozenModel):
@@ -184,6 +178,8 @@ class EnvironmentConfig(FrozenModel):
 
     stack: str
     budget_usd: int = Field(alias="budgetUsd", ge=0)
+    budget_alerts: BudgetAlerts = Field(alias="budgetAlerts")
+    """Who the environment's AWS Budget alerts, and when (components/cost/settings.py)."""
     aws_region: str = Field(alias="awsRegion")
     aws_account_id: str = Field(alias="awsAccountId", pattern=r"^[0-9]{12}$")
     aws_role_arn: str = Field(alias="awsRoleArn", pattern=r"^(arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$")
@@ -191,6 +187,8 @@ class EnvironmentConfig(FrozenModel):
     vpc_cidr: ipaddress.IPv4Network = Field(alias="vpcCidr")
     availability_zones: tuple[str, ...] = Field(alias="availabilityZones")
     nat_gateways: NatGateways = Field(alias="natGateways")
+    nat_instance_type: InstanceType = Field(alias="natInstanceType", default="t4g.nano")
+    """EC2 type of the NAT instance (`natGateways: instance`)."""
     flow_log_retention_days: int = Field(alias="flowLogRetentionDays")
     kubernetes_version: str = Field(alias="kubernetesVersion")
     cluster_log_types: tuple[str, ...] = Field(alias="clusterLogTypes")
@@ -509,6 +507,42 @@ class EnvironmentConfig(FrozenModel):
         )
         return self
 
+    @property
+    def egress_facts(self) -> EgressFacts:
+        """What decides whether the private subnets can do without NAT (components/network/egress.py).
+
+        Every environment caches the organization's GHCR images (components/registry/pull_path.py);
+        the VPC endpoints come from `network.vpcEndpoints`, the services that call the internet from
+        the catalog's `externalEgress`.
+        """
+        return EgressFacts(
+            vpc_endpoints=frozenset(service.value for service in self.network.vpc_endpoints),
+            pull_through_registries=frozenset({REGISTRY_HOST}),
+            services_with_external_egress=tuple(
+                service.name for service in load_catalog().deployable if service.external_egress
+            ),
+        )
+
+    @model_validator(mode="after")
+    def _nat(self) -> EnvironmentConfig:
+        check_instance_type(self.nat_instance_type)
+        if self.nat_gateways in NON_PROD_ONLY and self.stack == "prod":
+            raise InvalidKeyError(
+                "natGateways",
+                self.nat_gateways.value,
+                "prod keeps managed NAT gateways (a NAT instance is a single point of failure); allowed: single, perAz",
+            )
+        if self.nat_gateways is NatGateways.NONE:
+            blockers = no_nat_blockers(self.egress_facts)
+            if blockers:
+                raise InvalidKeyError(
+                    "natGateways",
+                    self.nat_gateways.value,
+                    f"private subnets without NAT cannot work yet: {'; '.join(blockers)}; allowed now: single, perAz, "
+                    'instance (README "NAT options")',
+                )
+        return self
+
     @model_validator(mode="after")
     def _kube_proxy_matches_cluster(self) -> EnvironmentConfig:
         # kube-proxy is built per Kubernetes minor version; EKS offers a cluster only the builds of
@@ -573,9 +607,9 @@ class EnvironmentConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
-    def _priced(self) -> EnvironmentConfig:
-        # The `cost` output prices everything the stack declares; a figure missing from the price
-        # table stops the program here, before any resource is declared, instead of at the export.
+    def _spot_savings_apply(self) -> EnvironmentConfig:
+        # A figure the price table lacks never stops the program (the bill shows an unpriced line);
+        # an override for a type the stack does not run is a mistake in the config itself.
         stale = sorted(set(self.spot_savings_percent) - set(self.nodes.instance_types))
         if stale:
             raise InvalidKeyError(
@@ -583,16 +617,6 @@ class EnvironmentConfig(FrozenModel):
                 self.spot_savings_percent,
                 f"instance types {stale} are not in nodes.instanceTypes; allowed: {list(self.nodes.instance_types)}",
             )
-        try:
-            region = load_prices().region(self.aws_region)
-            for instance_type in self.nodes.instance_types:
-                region.on_demand(instance_type, "nodes.instanceTypes")
-                if self.capacity_strategy is not CapacityStrategy.RESERVED:
-                    region.spot_savings(instance_type, self.spot_savings_percent)
-            for reservation in self.reservations:
-                region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
-        except UnpricedError as error:
-            raise InvalidKeyError(error.key, error.value, error.message) from None
         return self
 
     @property

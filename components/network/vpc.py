@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.network.nat_instance import NatInstance, NatInstanceArgs
 from components.network.settings import GATEWAY_ENDPOINT_SERVICES, VpcEndpointService
 from components.shared.iam import policy_document, service_trust_policy
 
@@ -94,6 +95,10 @@ class NetworkArgs:
     """The environment's AWS account: flow logs may assume their role only on its behalf."""
     protect: bool
     """Protect the VPC from deletion (prod)."""
+    nat_instance_type: str | None = None
+    """Egress through one NAT instance of this type instead of NAT gateways (`natGateways: instance`)."""
+    internet_egress: bool = True
+    """False: the private subnets get no default route at all (`natGateways: none`)."""
 
 
 class Network(pulumi.ComponentResource):
@@ -175,6 +180,8 @@ class Network(pulumi.ComponentResource):
         # perAz: each zone leaves through its own NAT gateway, so losing a zone never cuts the others
         # off. single: every zone shares the first zone's gateway (cheaper; a zone failure is an outage).
         nat_count = len(layout) if args.nat_gateway_per_zone else 1
+        if args.nat_instance_type or not args.internet_egress:
+            nat_count = 0
         nat_gateway_ids: list[pulumi.Output[str]] = []
         for subnet_spec, subnet in list(zip(layout, public_subnets, strict=True))[:nat_count]:
             address = aws.ec2.Eip(
@@ -193,13 +200,32 @@ class Network(pulumi.ComponentResource):
             )
             nat_gateway_ids.append(nat_gateway.id)
 
+        nat_instance = (
+            NatInstance(
+                f"{name}-nat-instance",
+                NatInstanceArgs(args.cluster_name, vpc.id, args.vpc_cidr, public_subnets[0].id, args.nat_instance_type),
+                opts=child,
+            )
+            if args.nat_instance_type and args.internet_egress
+            else None
+        )
         private_route_tables: list[aws.ec2.RouteTable] = []
         for index, (subnet_spec, subnet) in enumerate(zip(layout, private_subnets, strict=True)):
-            nat_gateway_id = nat_gateway_ids[index if args.nat_gateway_per_zone else 0]
+            if nat_instance is not None:
+                default_routes = [
+                    aws.ec2.RouteTableRouteArgs(
+                        cidr_block="0.0.0.0/0", network_interface_id=nat_instance.network_interface_id
+                    )
+                ]
+            elif nat_gateway_ids:
+                nat_gateway_id = nat_gateway_ids[index if args.nat_gateway_per_zone else 0]
+                default_routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateway_id)]
+            else:
+                default_routes = []  # natGateways none: the VPC endpoints are the only way out
             private_routes = aws.ec2.RouteTable(
                 f"{name}-private-{subnet_spec.zone}",
                 vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat_gateway_id)],
+                routes=default_routes,
                 tags={"Name": f"{args.cluster_name}-private-{subnet_spec.zone}"},
                 opts=child,
             )

@@ -11,6 +11,7 @@ from components.cluster.namespaces import ServiceNamespaces, ServiceNamespacesAr
 from components.cluster.node_groups import NodeGroupsArgs
 from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
+from components.cost.budget import EnvironmentBudget, EnvironmentBudgetArgs
 from components.datastores.backups import VolumeBackups, VolumeBackupsArgs
 from components.datastores.reloader import Reloader, ReloaderArgs
 from components.datastores.rotation import StoreLogins, StoreLoginsArgs
@@ -73,6 +74,8 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             vpc_endpoints=config.network.vpc_endpoints,
             logs_key_arn=logs_key.arn,
             nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
+            nat_instance_type=config.nat_instance_type if config.nat_gateways is NatGateways.INSTANCE else None,
+            internet_egress=config.nat_gateways is not NatGateways.NONE,
             flow_log_retention_days=config.flow_log_retention_days,
             account_id=config.aws_account_id,
             protect=protect,
@@ -265,6 +268,19 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             monitoring_release=monitoring.release,
             monitoring_namespace=service_namespaces.namespaces[MONITORING_NAMESPACE],
         ),
+    )
+
+    # The budget watches the whole account (one account per environment) against the same budgetUsd
+    # the `cost` output compares the estimate with.
+    EnvironmentBudget(
+        "budget",
+        EnvironmentBudgetArgs(
+            environment=config.environment,
+            account_id=config.aws_account_id,
+            budget_usd=config.budget_usd,
+            alerts=config.budget_alerts,
+        ),
+        opts=aws_options,
     )
 
     pulumi.export("clusterName", cluster.name)

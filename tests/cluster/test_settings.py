@@ -55,8 +55,11 @@ def test_the_plan_runs_on_a_fixed_date(env_plan: Plan) -> None:
 
 
 def test_a_plan_past_the_end_of_support_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TODAY_VARIABLE, "2027-01-01")
-    assert evaluation_date() == datetime.date(2027, 1, 1)
+    row = load_kubernetes_versions().find(environment_configs()["dev"].kubernetes_version)
+    assert row is not None
+    day_after = row.end_of_standard_support + datetime.timedelta(days=1)
+    monkeypatch.setenv(TODAY_VARIABLE, day_after.isoformat())
+    assert evaluation_date() == day_after
     with pytest.raises(ConfigError, match=r"left EKS standard support"):
         build_plan("dev")
 

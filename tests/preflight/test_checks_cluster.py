@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping, Sequence
 
 import pytest
 
 from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
+from components.shared.aws_limits import load_kubernetes_versions
 from tools.preflight import checks_cluster
 from tools.preflight.core import CommandResult, PreflightContext
 
@@ -34,6 +36,7 @@ def test_every_check_is_listed() -> None:
         checks_cluster.kubernetes_support_calendar,
         checks_cluster.secret_names_free,
         checks_cluster.caller_administers_keys,
+        checks_cluster.addon_versions_offered,
     ] == checks_cluster.CHECKS
 
 
@@ -56,9 +59,13 @@ def test_the_org_stack_has_no_cluster() -> None:
     assert result.status == "skip"
 
 
-@pytest.mark.parametrize(("end", "status"), [("2026-12-02T00:00:00Z", "pass"), ("2027-01-15T00:00:00Z", "fail")])
-def test_the_support_calendar_matches_eks(end: str, status: str) -> None:
-    answer = ok({"clusterVersions": [{"clusterVersion": "1.34", "endOfStandardSupportDate": end}]})
+@pytest.mark.parametrize(("days_later", "status"), [(0, "pass"), (44, "fail")])
+def test_the_support_calendar_matches_eks(days_later: int, status: str) -> None:
+    version = environment_configs()["dev"].kubernetes_version
+    row = load_kubernetes_versions().find(version)
+    assert row is not None
+    end = f"{row.end_of_standard_support + datetime.timedelta(days=days_later)}T00:00:00Z"
+    answer = ok({"clusterVersions": [{"clusterVersion": version, "endOfStandardSupportDate": end}]})
     assert checks_cluster.kubernetes_support_calendar(context({"aws eks": answer})).status == status
 
 
@@ -81,3 +88,15 @@ def test_the_caller_must_administer_the_keys_when_no_role_is_assumed() -> None:
     assert caller_check_status("arn:aws:sts::111111111111:assumed-role/pyairtable-admin/me") == "pass"
     assert caller_check_status("arn:aws:sts::111111111111:assumed-role/someone-else/me") == "fail"
     assert checks_cluster.caller_administers_keys(context({})).status == "pass"
+
+
+def test_addon_versions_must_be_offered_for_the_pinned_kubernetes_version() -> None:
+    config = environment_configs()["dev"]
+    offered = {"addons": [{"addonVersions": [{"addonVersion": v} for v in config.addon_versions.values()]}]}
+    assert checks_cluster.addon_versions_offered(context({"aws eks describe-addon-versions": ok(offered)})).status == (
+        "pass"
+    )
+    stale = {"addons": [{"addonVersions": [{"addonVersion": "v0.0.1-eksbuild.1"}]}]}
+    result = checks_cluster.addon_versions_offered(context({"aws eks describe-addon-versions": ok(stale)}))
+    assert result.status == "fail"
+    assert f"for Kubernetes {config.kubernetes_version}" in result.detail and "describe-addon-versions" in result.fix

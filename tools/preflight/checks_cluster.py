@@ -8,6 +8,8 @@
   reserved, and `pulumi up` after a rebuild would fail; README "Rebuilding dev or staging").
 - `caller_administers_keys`: the identity running Pulumi is an administrator of the KMS key policies
   (KMS's lockout check refuses a policy that would lock its creator out).
+- `addon_versions_offered`: EKS offers every pinned add-on version (`addonVersions`) for the pinned
+  Kubernetes version; a pin it does not offer fails the first `pulumi up` halfway through.
 """
 
 from __future__ import annotations
@@ -153,4 +155,40 @@ def caller_administers_keys(context: PreflightContext) -> CheckResult:
     )
 
 
-CHECKS: list[Check] = [endpoint_path, kubernetes_support_calendar, secret_names_free, caller_administers_keys]
+def addon_versions_offered(context: PreflightContext) -> CheckResult:
+    """Every pinned add-on version is one EKS offers for the pinned Kubernetes version."""
+    name = "EKS add-on versions offered"
+    config = _environment(context, name)
+    if isinstance(config, CheckResult):
+        return config
+    missing = []
+    for addon, version in sorted(config.addon_versions.items()):
+        answer = _aws_json(
+            context, config, name, "eks", "describe-addon-versions", "--addon-name", addon,
+            "--kubernetes-version", config.kubernetes_version,
+        )  # fmt: skip
+        if isinstance(answer, CheckResult):
+            return answer
+        offered = {
+            info.get("addonVersion") for found in answer.get("addons", []) for info in found.get("addonVersions", [])
+        }
+        if version not in offered:
+            missing.append(f"{addon} {version}")
+    if missing:
+        return CheckResult(
+            name,
+            "fail",
+            f"EKS offers no {', '.join(missing)} for Kubernetes {config.kubernetes_version}",
+            "pin a version `aws eks describe-addon-versions --kubernetes-version "
+            f"{config.kubernetes_version} --addon-name <addon>` lists, in addonVersions",
+        )
+    return CheckResult(name, "pass", f"every pinned add-on is offered for Kubernetes {config.kubernetes_version}")
+
+
+CHECKS: list[Check] = [
+    endpoint_path,
+    kubernetes_support_calendar,
+    secret_names_free,
+    caller_administers_keys,
+    addon_versions_offered,
+]
