@@ -37,7 +37,7 @@ def test_a_property_that_forces_a_new_cluster_is_marked_as_a_replacement() -> No
     old, new = plan_json("dev"), plan_json("dev")
     cluster = one(new, CLUSTER)
     cluster["inputs"]["vpcConfig"]["subnetIds"] = [*cluster["inputs"]["vpcConfig"]["subnetIds"][:-1], "subnet-other"]
-    cluster["inputs"]["version"] = "1.35"  # an in-place upgrade, not a replacement
+    cluster["inputs"]["version"] += "-next"  # an in-place upgrade, not a replacement
     diff = diff_plans(old, new)
     assert diff["replaced"] == {key_of(cluster): ["vpcConfig.subnetIds"]}
     text = render(diff, "old", "new")
@@ -47,7 +47,7 @@ def test_a_property_that_forces_a_new_cluster_is_marked_as_a_replacement() -> No
 
 def test_an_in_place_change_is_not_a_replacement() -> None:
     old, new = plan_json("dev"), plan_json("dev")
-    one(new, CLUSTER)["inputs"]["version"] = "1.35"
+    one(new, CLUSTER)["inputs"]["version"] += "-next"
     diff = diff_plans(old, new)
     assert diff["replaced"] == {} and list(diff["changed"]) == [key_of(one(new, CLUSTER))]
 
