@@ -15,7 +15,7 @@ OFFLINE ?=
 .PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices preflight refresh-upstream clean
 
 help: ## list every target with one line each
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 
 venv: $(STAMP) ## create .venv from the pinned requirements and install the npm tools (runs once, on demand)
 $(STAMP): requirements.txt requirements-dev.txt
