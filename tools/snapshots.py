@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from components.config.common import STACKS
+from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 from tools.plan import build_plan
 from tools.plan_diff import diff_plans, render
 
@@ -30,6 +32,14 @@ def serialize(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=2, sort_keys=True) + "\n"
 
 
+def _read_snapshot(path: Path) -> dict[str, Any]:
+    """A checked-in snapshot; a missing or unreadable one compares as an empty plan (and differs)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"resources": [], "outputs": {}}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write or compare every stack's snapshot."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,17 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
     differs = False
     for stack in STACKS:
-        plan = build_plan(stack).as_json()
+        try:
+            plan = build_plan(stack).as_json()
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         path = snapshot_path(stack)
         if args.write:
             path.write_text(serialize(plan))
             print(f"wrote {path.relative_to(SNAPSHOT_DIR.parent.parent)} ({len(plan['resources'])} resources)")
-        elif not path.exists() or json.loads(path.read_text()) != plan:
+        elif _read_snapshot(path) != plan:
             differs = True
-            old = json.loads(path.read_text()) if path.exists() else {"resources": [], "outputs": {}}
+            old = _read_snapshot(path)
             print(render(diff_plans(old, plan), f"snapshot {stack}", f"program {stack}"))
     return 1 if differs else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)
