@@ -190,6 +190,7 @@ def build_plan(
     root: Path = ROOT,
     program: Callable[[], object] | None = None,
     catalog: Catalog | None = None,
+    project: str = PROJECT,
 ) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.
 
@@ -197,11 +198,12 @@ def build_plan(
     with `pulumi config set`; a value of None removes the key. Raises `ConfigError` on bad config.
     `program` runs instead of `__main__.py`, with the same config and recording: tests use it to
     plan one component on its own. `catalog` replaces the service catalog for this run (a synthetic
-    catalog for `make bench`, a doctored one for a test).
+    catalog for `make bench`, a doctored one for a test). `root` and `project` plan another Pulumi
+    project of this repository (the state-backend bootstrap in `bootstrap/`) with its own stack files.
     """
     values, secret_keys = stack_file_config(stack, root)
     for key, value in (overrides or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        full_key = key if ":" in key else f"{project}:{key}"
         if value is None:
             values.pop(full_key, None)
         else:
@@ -213,7 +215,7 @@ def build_plan(
     logger.handlers = [_WarningCollector(plan)]
     mocks = PlanMocks()
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=RecordingMonitor(mocks, plan)
+        mocks, project=project, stack=stack, preview=False, logger=logger, monitor=RecordingMonitor(mocks, plan)
     )
     pulumi.runtime.set_all_config(values, secret_keys)
     # set_mocks registers and finishes a bare root stack; the program runs in a fresh one, as under
