@@ -41,7 +41,7 @@ def load_preview(path: Path) -> dict[str, Any]:
 
 def check_preview(document: Any, source: str = "preview") -> dict[str, Any]:
     """The digest itself, after checking that it has a `steps` list of objects with `op` and `urn`."""
-    if not isinstance(document, dict) or not isinstance(document.get("steps") or [], list):
+    if not isinstance(document, dict) or not isinstance(document.get("steps", []), list | None):
         raise PreviewFormatError(f"{source}: expected the object `pulumi preview --json` prints, with a `steps` list")
     for index, step in enumerate(document.get("steps") or []):
         if not isinstance(step, dict) or not isinstance(step.get("op"), str) or not isinstance(step.get("urn"), str):
