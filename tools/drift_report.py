@@ -74,9 +74,7 @@ EXPECTED_CHANGES: Sequence[ExpectedChange] = (
     ExpectedChange(
         "scheduled scaling", "aws:eks/nodeGroup:NodeGroup", frozenset({"update"}), _only("scalingConfig.desiredSize")
     ),
-    ExpectedChange(
-        "scheduled scaling", "aws:autoscaling/group:Group", frozenset({"update"}), _only("desiredCapacity")
-    ),
+    ExpectedChange("scheduled scaling", "aws:autoscaling/group:Group", frozenset({"update"}), _only("desiredCapacity")),
     ExpectedChange("rotation due", "time:index/rotating:Rotating", REPLACING_OPS | {"update"}, _always),
     ExpectedChange("rotation due", "random:index/randomPassword:RandomPassword", REPLACING_OPS, _only("keepers")),
     ExpectedChange(

@@ -190,6 +190,7 @@ def build_plan(
     root: Path = ROOT,
     program: Callable[[], object] | None = None,
     catalog: Catalog | None = None,
+    *,
     project: str = PROJECT,
 ) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.

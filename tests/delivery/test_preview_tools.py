@@ -66,7 +66,8 @@ def test_the_guard_prints_each_offending_step(tmp_path: Path, capsys: pytest.Cap
     assert deletion_guard.main([str(write(tmp_path, "p.json", document))]) == 1
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if line.startswith("refused:")] == [
-        "refused: delete of KMS key urn:pulumi:dev::pyairtable-infra::pyairtable:test:Parent$aws:kms/key:Key::secrets-key",
+        "refused: delete of KMS key urn:pulumi:dev::pyairtable-infra::pyairtable:test:Parent"
+        "$aws:kms/key:Key::secrets-key",
         "refused: replace of repository urn:pulumi:dev::pyairtable-infra::pyairtable:test:Parent"
         "$github:index/repository:Repository::pyairtable-auth",
     ]
@@ -155,9 +156,7 @@ def test_the_fixture_has_two_expected_changes_and_one_drift() -> None:
 ROTATION_STEPS = [
     step("create", "time:index/rotating:Rotating", "auth-jwt-rotation"),
     step("replace", "random:index/randomPassword:RandomPassword", "v", detailedDiff={"keepers.rotation": {}}),
-    step(
-        "replace", "aws:secretsmanager/secretVersion:SecretVersion", "ver", detailedDiff={"secretString": {}}
-    ),
+    step("replace", "aws:secretsmanager/secretVersion:SecretVersion", "ver", detailedDiff={"secretString": {}}),
     step(
         "update",
         "kubernetes:external-secrets.io/v1:ExternalSecret",
