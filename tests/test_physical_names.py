@@ -95,6 +95,11 @@ IDENTITY: dict[str, Identity] = {
     "github:index/actionsOrganizationVariable:ActionsOrganizationVariable": _fields("variableName"),
     # One settings object per organization: every declaration of it is the same object.
     "github:index/organizationSettings:OrganizationSettings": lambda inputs: ("organization",),
+    # Delivery: the in-VPC CI runners (components/delivery/).
+    "aws:codeconnections/connection:Connection": _fields("name"),
+    "aws:codebuild/project:Project": _fields("name"),
+    "aws:codebuild/webhook:Webhook": _fields("projectName"),
+    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
     # Helm: a release name is unique within its namespace.
     "kubernetes:helm.sh/v3:Release": _fields("name", "namespace"),
 }
@@ -111,6 +116,8 @@ NO_PHYSICAL_NAME = frozenset(
         "aws:ec2/routeTable:RouteTable",
         "aws:ec2/vpc:Vpc",
         "aws:kms/key:Key",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         # State only: nothing outside Pulumi's state.
         "random:index/randomPassword:RandomPassword",
         "time:index/rotating:Rotating",

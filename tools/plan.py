@@ -78,6 +78,7 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
             "endpoint": f"https://{name}.eks.mock",
             "certificateAuthority": {"data": "bW9jay1jYQ=="},
             "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.mock/id/{name}"}]}],
+            "vpcConfig": {**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-eks-{name}"},
         }
     elif type_token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         outputs["url"] = args.inputs.get("url", "")

@@ -125,6 +125,8 @@ class Cluster(pulumi.ComponentResource):
     """Cluster name."""
     endpoint: pulumi.Output[str]
     """API server URL."""
+    security_group_id: pulumi.Output[str]
+    """The security group EKS puts on the control plane's ENIs: what reaches the private endpoint."""
     kubernetes_provider: kubernetes.Provider
     """The provider every Kubernetes resource of this cluster must use."""
     kubeconfig: pulumi.Output[str]
@@ -225,6 +227,7 @@ class Cluster(pulumi.ComponentResource):
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
+        self.security_group_id = cluster.vpc_config.cluster_security_group_id
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)

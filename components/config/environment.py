@@ -19,6 +19,7 @@ from components.config.common import (
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
+from components.delivery.settings import DeliverySettings
 from components.network.vpc import subnet_layout
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
@@ -175,6 +176,7 @@ class EnvironmentConfig(FrozenModel):
     log_ingestion_gib_per_month: int = Field(alias="logIngestionGibPerMonth", ge=0)
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
 
     @property

@@ -11,6 +11,8 @@ from components.cluster.namespaces import ServiceNamespaces, ServiceNamespacesAr
 from components.cluster.node_groups import NodeGroupsArgs
 from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
+from components.delivery.delivery import Delivery, DeliveryArgs
+from components.delivery.names import INFRA_REPOSITORY
 from components.network.vpc import Network, NetworkArgs
 from components.observability.monitoring import Monitoring, MonitoringArgs
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
@@ -148,9 +150,30 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         ),
     )
 
+    # Delivery: the read-only preview role may view the cluster; on the `codebuild` path, CI's runners
+    # live in the private subnets (README "Delivery": bootstrap order and cost).
+    delivery = Delivery(
+        "delivery",
+        DeliveryArgs(
+            environment=config.environment,
+            account_id=config.aws_account_id,
+            region=config.aws_region,
+            organization=catalog.organization,
+            settings=config.delivery,
+            runner_repositories=[INFRA_REPOSITORY]
+            + ([service.repository for service in catalog.deployable] if config.delivery.deploy_repositories else []),
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            cluster_name=cluster.name,
+            cluster_security_group_id=cluster.security_group_id,
+        ),
+        opts=aws_options,
+    )
+
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeGroups", cluster.node_groups.summary)
     pulumi.export("deployRoleArn", deploy_access.role_arn)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    pulumi.export("delivery", {"path": config.delivery.path, "runnerLabel": delivery.runner_label})

@@ -9,6 +9,7 @@ import pytest
 from components.cluster.eks import kubeconfig_document
 from components.config.environment import EKS_ADDONS
 from components.config.stack_file import environment_configs
+from components.delivery.names import drift_role_name, preview_role_name, role_arn
 from components.shared.errors import ConfigError
 from tools.plan import Plan, build_plan
 
@@ -63,7 +64,8 @@ def test_access_entries_only(env_plan: Plan) -> None:
     }
     entries = {e["inputs"]["principalArn"]: e["inputs"] for e in env_plan.of_type("aws:eks/accessEntry:AccessEntry")}
     deploy_arn = f"arn:aws:mock:::role/pyairtable-{env_plan.stack}-github-deploy"
-    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, deploy_arn}
+    readers = {role_arn(config.aws_account_id, name(env_plan.stack)) for name in (preview_role_name, drift_role_name)}
+    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, deploy_arn, *readers}  # readers: delivery
     assert {entry["type"] for entry in entries.values()} == {"STANDARD"}
     policies = {
         a["inputs"]["principalArn"]: a["inputs"]
