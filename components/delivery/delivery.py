@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.delivery.names import drift_role_name, preview_role_name, role_arn, runner_label, runner_project_name
+from components.delivery.names import (
+    drift_role_name,
+    preview_role_name,
+    role_arn,
+    runner_connection_name,
+    runner_label,
+    runner_project_name,
+)
 from components.delivery.settings import DeliverySettings
 from components.shared.iam import policy_document, service_trust_policy
 
@@ -91,7 +98,7 @@ class Delivery(pulumi.ComponentResource):
         # Completed by hand once (the console's "Update pending connection" installs the AWS
         # Connector GitHub App); until then the webhook cannot be created: `make preflight` says so.
         connection = aws.codeconnections.Connection(
-            f"{name}-github", name=f"{project}-github"[:32], provider_type="GitHub", opts=child
+            f"{name}-github", name=runner_connection_name(args.environment), provider_type="GitHub", opts=child
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-runner-logs",

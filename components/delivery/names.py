@@ -85,3 +85,8 @@ def workflow_subject(organization: str, context: str, workflow: str, ref: str) -
     the template without locking CI out; the default is dropped once the switch is done."""
     legacy = f"repo:{organization}/{INFRA_REPOSITORY}:{context}"
     return legacy, f"{legacy}:job_workflow_ref:{organization}/{INFRA_REPOSITORY}/{workflow}@{ref}"
+
+
+def runner_connection_name(environment: str) -> str:
+    """The CodeConnections connection to GitHub of the environment's runners (at most 32 characters)."""
+    return f"{runner_project_name(environment)}-github"[:32]
