@@ -1,7 +1,7 @@
 # pyairtable-infra: every command a platform engineer needs, offline unless it says otherwise.
 #   make plan                 offline plan of every stack (make plan STACK=dev JSON=dev.json for one)
 #   make test                 lint, types and the test suite
-# See README.md for the rest.
+#   make help                 every target, one line each; README.md explains them
 
 VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
@@ -11,9 +11,12 @@ JSON    ?=
 BASE    ?= HEAD
 FROM    ?= plan
 
-.PHONY: venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff clean
+.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff clean
 
-venv: $(STAMP)
+help: ## list every target with one line each
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+
+venv: $(STAMP) ## create .venv from the pinned requirements and install the npm tools (runs once, on demand)
 $(STAMP): requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
@@ -21,38 +24,38 @@ $(STAMP): requirements.txt requirements-dev.txt
 	npm ci --silent --no-audit --no-fund
 	touch $(STAMP)
 
-plan: $(STAMP)
+plan: $(STAMP) ## offline plan of every stack (STACK=dev for one, JSON=file.json to write the plan)
 	$(PYTHON) -m tools.plan $(STACK) $(if $(JSON),--json $(JSON))
 
 # make plan-diff A B: A and B are stacks (dev), stacks at a git revision (dev@main), or JSON plan files.
-plan-diff: $(STAMP)
+plan-diff: $(STAMP) ## compare two plans: make plan-diff dev prod | dev@main dev | a.json b.json
 	$(PYTHON) -m tools.plan_diff $(filter-out plan-diff,$(MAKECMDGOALS))
 
-snapshots: $(STAMP)
+snapshots: $(STAMP) ## rewrite tests/snapshots/<stack>.json from the current program
 	$(PYTHON) -m tools.snapshots --write
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) ## pyright on the program, tools and tests
 	$(VENV)/bin/pyright __main__.py components tools tests
 
-pytest: $(STAMP)
+pytest: $(STAMP) ## the test suite
 	$(VENV)/bin/pytest
 
-test: lint typecheck pytest
+test: lint typecheck pytest ## lint, types and the test suite (what CI runs)
 
-bench: $(STAMP)
+bench: $(STAMP) ## time the offline plan against the floor of importing the SDKs
 	$(PYTHON) -m tools.bench
 
-cost: $(STAMP)
+cost: $(STAMP) ## the priced bill of every stack: report and chart in build/ (FROM=pulumi reads real outputs)
 	$(PYTHON) -m tools.cost_report --from $(FROM)
 
-cost-diff: $(STAMP)
+cost-diff: $(STAMP) ## the bill's change per stack and line item against BASE (a git revision, default HEAD)
 	$(PYTHON) -m tools.cost_report --diff $(BASE)
 
-clean:
+clean: ## remove .venv, caches and build/
 	rm -rf $(VENV) .pytest_cache .ruff_cache build
 
 # plan-diff's operands are goals too; let make accept them as no-ops.

@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.config.common import STACKS
-from components.shared.catalog import ENVIRONMENTS
+from components.config.stack_file import parse_stack_config, stack_file_config
+from components.cost.prices import load_prices
+from components.shared.catalog import ENVIRONMENTS, load_catalog
+from components.shared.errors import ConfigError
 from tools.plan import Plan, build_plan
+
+GATE_FILE = "test_stack_files.py"
+"""The tests that report an invalid stack file, catalog or price table (see `pytest_ignore_collect`)."""
+
+
+@cache
+def project_data_error() -> str | None:
+    """The config error of the first invalid stack file, the catalog or the price table; None when all are valid."""
+    try:
+        load_catalog()
+        load_prices()
+        for stack in STACKS:
+            parse_stack_config(stack, stack_file_config(stack)[0])
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """With invalid project data, collect only the gate: one clear failure instead of hundreds of errors.
+
+    Test modules read the catalog at import time, so the others are not even imported.
+    """
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.name == GATE_FILE or project_data_error() is None:
+        return None
+    return True
 
 
 @cache

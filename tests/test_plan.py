@@ -147,7 +147,9 @@ def test_cli_writes_the_json_plan(tmp_path: Path) -> None:
 
 def test_cli_bad_config_exits_nonzero_with_one_clear_message(tmp_path: Path) -> None:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "snapshots"))
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "snapshots", "node_modules")
+    )
     stack_file = project / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace("capacityStrategy: spot", "capacityStrategy: cheap"))
     result = _run_plan_cli(project, "dev")

@@ -1,8 +1,16 @@
-"""How many of each billable thing an environment stack declares, derived from its config and the catalog.
+"""How many of each billable thing a stack declares, derived from its config and the catalog.
 
-These counting rules are the single source for both the `cost` output (components/cost.py) and the
-components that declare the resources, so the bill cannot drift from what is declared: a component
-that creates NAT gateways asks `nat_gateway_count`, and the bill prices the same number.
+The first step of the bill, which flows one way: this module counts (`environment_items`,
+`org_items`), `prices.PriceTable.quote` prices each item's `PriceRef`, and `bill` adds. Nothing here
+reads a price. The counting rules are the single source for both the `cost` output and the components
+that declare the resources, so the bill cannot drift from what is declared: a component that creates
+NAT gateways asks `nat_gateway_count`, and the bill prices the same number
+(tests/cost/test_bill_matches_plan.py holds every item to the plan).
+
+To bill a new capability: give it a counting function here (or in its package, imported here) that
+its component uses too, add the figure under `regions.<region>.rates.<name>` (or `github.rates`) of
+data/prices.yaml with source and date, append a `LineItem(..., Rate("<name>"), ...)` in
+`environment_items` / `org_items`, and hold its quantity to the plan in test_bill_matches_plan.py.
 """
 
 from __future__ import annotations
@@ -11,6 +19,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.config.environment import CapacityStrategy, EnvironmentConfig, NatGateways, Reservation
+from components.config.org import OrgConfig
+from components.cost.prices import (
+    ControlPlane,
+    GitHubSeat,
+    OnDemandNodes,
+    PriceRef,
+    Rate,
+    ReservedNodes,
+    SpotNodes,
+)
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
@@ -143,3 +161,195 @@ def kms_key_count(config: EnvironmentConfig) -> int:
     """Customer-managed KMS keys of the environment (see `KMS_KEYS_PER_ENVIRONMENT`)."""
     del config  # the same keys in every environment
     return len(KMS_KEYS_PER_ENVIRONMENT)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One counted line of a bill: what, how many, and the price it needs (not the price itself)."""
+
+    item: str
+    """The line's name, stable across changes (reports and diffs match lines by it)."""
+    quantity: int
+    """How many units the stack declares or is estimated to use."""
+    unit: str
+    """What one unit is, e.g. `node-month` or `GB`."""
+    price: PriceRef
+    """Which figure of the price table prices one unit."""
+    note: str = ""
+    """Where the quantity comes from (config keys, the catalog)."""
+
+
+def org_items(config: OrgConfig) -> list[LineItem]:
+    """The org stack's bill of materials: the GitHub plan's seats and the container registry."""
+    return [
+        LineItem(
+            f"GitHub {config.github_plan} plan",
+            config.github_seats,
+            "seat-month",
+            GitHubSeat(config.github_plan),
+            f"githubPlan {config.github_plan}, githubSeats {config.github_seats}",
+        ),
+        LineItem(
+            "GitHub Container Registry (ghcr.io)",
+            1,
+            "organization-month",
+            Rate("containerRegistry", scope="github", cite_notes=True),
+        ),
+    ]
+
+
+def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineItem]:
+    """An environment stack's bill of materials, in the order the bill lists it."""
+    items = [
+        LineItem(
+            "EKS control plane",
+            control_plane_count(config),
+            "cluster-month",
+            ControlPlane(),
+            f"standard support (Kubernetes {config.kubernetes_version})",
+        ),
+        *_node_group_items(config),
+        LineItem(
+            "node root volumes (gp3)",
+            root_volume_gib(config),
+            "GB-month",
+            Rate("ebsGp3"),
+            f"{node_count(config)} nodes x {config.nodes.disk_size_gib} GiB, encrypted",
+        ),
+    ]
+    nat_count = nat_gateway_count(config)
+    items += [
+        LineItem(
+            "NAT gateways",
+            nat_count,
+            "gateway-month",
+            Rate("natGateway", hourly=True),
+            f"natGateways {config.nat_gateways.value}"
+            + ("" if nat_count == 1 else f": one per zone of {len(config.availability_zones)}"),
+        ),
+        LineItem(
+            "public IPv4 addresses",
+            public_ipv4_count(config),
+            "address-month",
+            Rate("publicIpv4", hourly=True),
+            "one Elastic IP per NAT gateway",
+        ),
+        LineItem(
+            "NAT data processed",
+            config.nat_data_gib_per_month,
+            "GB",
+            Rate("natDataProcessed"),
+            "estimate from natDataGibPerMonth; internet data transfer out is not priced",
+        ),
+    ]
+    if prometheus_volume_gib(config):
+        items.append(
+            LineItem(
+                "Prometheus volumes (gp3)",
+                prometheus_volume_gib(config),
+                "GB-month",
+                Rate("ebsGp3"),
+                f"prometheusReplicas {config.prometheus_replicas} x "
+                f"prometheusStorageGib {config.prometheus_storage_gib} GiB",
+            )
+        )
+    monitoring_secrets = monitoring_secret_names(config)
+    items += [
+        LineItem(
+            "Secrets Manager secrets",
+            secret_count(config, catalog),
+            "secret-month",
+            Rate("secretsManagerSecret"),
+            f"{service_secret_count(catalog)} service secrets of {len(catalog.deployable)} deployable services + "
+            f"{len(monitoring_secrets)} monitoring ({', '.join(monitoring_secrets)})",
+        ),
+        LineItem(
+            "KMS keys",
+            kms_key_count(config),
+            "key-month",
+            Rate("kmsKey"),
+            f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
+        ),
+        LineItem(
+            "CloudWatch Logs ingestion",
+            config.log_ingestion_gib_per_month,
+            "GB",
+            Rate("cloudwatchLogsIngestion"),
+            "estimate from logIngestionGibPerMonth (control-plane and flow logs); storage is not priced",
+        ),
+    ]
+    return items
+
+
+def _node_group_items(config: EnvironmentConfig) -> list[LineItem]:
+    """The nodes of each group: spot at the mean of its types, on-demand, or covered by reservations."""
+    items = []
+    for group in node_groups(config):
+        if group.capacity_type == "SPOT":
+            items.append(
+                LineItem(
+                    "node group spot",
+                    group.desired_size,
+                    "node-month",
+                    SpotNodes(group.instance_types, config.spot_savings_percent),
+                    f"SPOT across {', '.join(group.instance_types)}, priced at the mean of the types' spot prices "
+                    "(on-demand x (1 - savings))",
+                )
+            )
+        elif group.role == "reserved":
+            items += _reserved_items(config, group)
+        else:
+            instance_type = group.instance_types[0]
+            items.append(
+                LineItem(
+                    f"node group {group.role}",
+                    group.desired_size,
+                    "node-month",
+                    OnDemandNodes(instance_type),
+                    f"ON_DEMAND {instance_type} (onDemandBaseCount {group.desired_size})",
+                )
+            )
+    return items
+
+
+def _reserved_items(config: EnvironmentConfig, group: NodeGroup) -> list[LineItem]:
+    """Covered nodes per reservation, reserved instances that run nothing, and uncovered nodes on-demand."""
+    items = []
+    uncovered = config.uncovered_node_count
+    for coverage in reservation_coverage(config):
+        reservation = coverage.reservation
+        instance_type, term, option = reservation.instance_type, reservation.term_years, reservation.payment_option
+        items.append(
+            LineItem(
+                f"node group reserved ({instance_type}, {term}-year {option.value})",
+                coverage.covered_nodes,
+                "node-month",
+                ReservedNodes(instance_type, term, option.value),
+                f"ON_DEMAND nodes covered by a reservation of {reservation.count}; {coverage.covered_nodes} of "
+                f"{group.desired_size} nodes covered, {uncovered} uncovered",
+            )
+        )
+        if coverage.unused:
+            items.append(
+                LineItem(
+                    f"reserved instances unused ({instance_type})",
+                    coverage.unused,
+                    "instance-month",
+                    ReservedNodes(instance_type, term, option.value, running=False),
+                    f"{coverage.unused} of {reservation.count} reserved instances run no node but are billed "
+                    "for the term",
+                )
+            )
+    if uncovered:
+        instance_type = group.instance_types[0]
+        items.append(
+            LineItem(
+                "node group reserved: uncovered on-demand",
+                uncovered,
+                "node-month",
+                OnDemandNodes(instance_type),
+                f"{uncovered} of {group.desired_size} nodes uncovered by reservations, at the on-demand "
+                f"price of {instance_type} (the group's first type)",
+            )
+        )
+    return items

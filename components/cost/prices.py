@@ -1,15 +1,19 @@
-"""The price table (data/prices.yaml) as validated models, and the look-ups the `cost` output makes.
+"""The price table (data/prices.yaml) and the one step that prices what the bill of materials counted.
 
-Every figure of the table carries its source URL and the date it is believed valid. A look-up that
-the table cannot answer (a region without prices, an instance type without a price) raises
-`UnpricedError`, which names the config key that asked for it and what the table allows; the config
-models turn it into a `ConfigError` before any resource is declared.
+The bill flows one way: `bill_of_materials` counts line items, each naming the price it needs as a
+`PriceRef`; `PriceTable.quote` turns a `PriceRef` into a `Quote` (USD per unit, the on-demand price of
+the same unit, the dates of the figures used); `bill` adds. Every figure of the table carries its
+source URL and the date it is believed valid. A look-up that the table cannot answer raises
+`UnpricedError`, which names the config key that asked for it and what the table allows.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -79,20 +83,35 @@ class EksControlPlane(_Frozen):
     extended: Price
 
 
+Rates = dict[str, Price | dict[str, Price]]
+"""Figures by name; a name may map to variants (`rdsInstance: {db.t4g.micro: ..., db.m7g.large: ...}`)."""
+
+
+def _rate(rates: Rates, scope: str, name: str, variant: str | None) -> Price:
+    """One named figure of `rates` (the variant of it, when it has variants)."""
+    figure = rates.get(name)
+    if variant is not None and isinstance(figure, dict):
+        figure = figure.get(variant)
+    if not isinstance(figure, Price):
+        spelled = name if variant is None else f"{name}.{variant}"
+        raise UnpricedError(
+            "(price table)", spelled, f"data/prices.yaml has no figure {scope}.rates.{spelled}; rates: {sorted(rates)}"
+        )
+    return figure
+
+
 class RegionPrices(_Frozen):
-    """Every AWS figure of one region."""
+    """Every AWS figure of one region: EC2 capacity in its own shape, everything else as named rates."""
 
     eks_control_plane: EksControlPlane = Field(alias="eksControlPlane")
     ec2_on_demand: dict[str, Price] = Field(alias="ec2OnDemand", min_length=1)
     spot_savings_percent: dict[str, SpotSavings] = Field(alias="spotSavingsPercent")
     ec2_reserved: dict[str, dict[Literal[1, 3], ReservedTerm]] = Field(alias="ec2Reserved")
-    nat_gateway: Price = Field(alias="natGateway")
-    nat_data_processed: Price = Field(alias="natDataProcessed")
-    public_ipv4: Price = Field(alias="publicIpv4")
-    ebs_gp3: Price = Field(alias="ebsGp3")
-    secrets_manager_secret: Price = Field(alias="secretsManagerSecret")
-    kms_key: Price = Field(alias="kmsKey")
-    cloudwatch_logs_ingestion: Price = Field(alias="cloudwatchLogsIngestion")
+    rates: Rates
+
+    def rate(self, name: str, variant: str | None = None) -> Price:
+        """A named figure of the region (`rates.<name>` or `rates.<name>.<variant>`)."""
+        return _rate(self.rates, "regions.<region>", name, variant)
 
     def on_demand(self, instance_type: str, key: str) -> Price:
         """The on-demand hourly price of an instance type; `key` is the config key that names the type."""
@@ -135,10 +154,14 @@ class RegionPrices(_Frozen):
 
 
 class GitHubPrices(_Frozen):
-    """The org stack's figures: the GitHub plan per seat and the container registry."""
+    """The org stack's figures: the GitHub plan per seat, and named rates (the container registry, ...)."""
 
     plans: dict[Literal["free", "team", "enterprise"], Price]
-    container_registry: Price = Field(alias="containerRegistry")
+    rates: Rates
+
+    def rate(self, name: str, variant: str | None = None) -> Price:
+        """A named figure of the organization's bill (`github.rates.<name>`)."""
+        return _rate(self.rates, "github", name, variant)
 
 
 class PriceTable(_Frozen):
@@ -158,6 +181,152 @@ class PriceTable(_Frozen):
                 f"region {region!r} has no prices in data/prices.yaml; priced regions: {sorted(self.regions)}",
             )
         return self.regions[region]
+
+    def quote(self, ref: PriceRef, region: str | None = None) -> Quote:
+        """The price of one unit of a line item (`region`: the stack's AWS region; None for the org stack)."""
+        hours = Decimal(self.hours_per_month)
+        if isinstance(ref, GitHubSeat):
+            return _quote(self.github.plans[ref.plan], hours, Rate(ref.plan))
+        if isinstance(ref, Rate) and ref.scope == "github":
+            return _quote(self.github.rate(ref.name, ref.variant), hours, ref)
+        return _region_quote(self.region(str(region)), hours, ref)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A named figure: `regions.<region>.rates.<name>[.<variant>]`, or `github.rates.<name>` (scope github)."""
+
+    name: str
+    variant: str | None = None
+    hourly: bool = False
+    """The figure is per hour: the unit price is the figure times the hours of a month."""
+    scope: Literal["region", "github"] = "region"
+    cite_notes: bool = False
+    """The figure's `notes` in the table explain the line (e.g. why the registry is free)."""
+
+
+@dataclass(frozen=True)
+class GitHubSeat:
+    """A seat of a GitHub plan for a month."""
+
+    plan: Literal["free", "team", "enterprise"]
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """An EKS control plane at standard support for a month."""
+
+
+@dataclass(frozen=True)
+class OnDemandNodes:
+    """An on-demand node of one instance type for a month; `key` is the config key that names the type."""
+
+    instance_type: str
+    key: str = "nodes.instanceTypes"
+
+
+@dataclass(frozen=True)
+class SpotNodes:
+    """A spot node that may be any of `instance_types`: the mean of their spot prices for a month."""
+
+    instance_types: tuple[str, ...]
+    savings_overrides: Mapping[str, float] = field(default_factory=dict)
+    """The stack's `spotSavingsPercent`, which replaces the Spot Advisor figure of a type."""
+
+
+@dataclass(frozen=True)
+class ReservedNodes:
+    """A reserved instance for a month, at its effective rate; `running` False: bought but running nothing."""
+
+    instance_type: str
+    term_years: int
+    payment_option: str
+    running: bool = True
+
+
+PriceRef = Rate | GitHubSeat | ControlPlane | OnDemandNodes | SpotNodes | ReservedNodes
+"""What a line item of the bill of materials is priced with."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of one unit of a line item, and what the same unit costs on-demand."""
+
+    unit_usd: Decimal
+    on_demand_unit_usd: Decimal | None
+    """The on-demand price of the same unit when it differs (discounted capacity); None: the same."""
+    as_of: tuple[datetime.date, ...]
+    """The dates of the figures used (the bill reports the oldest)."""
+    note: str = ""
+    """What the price adds to the item's note (the savings used, what an alternative would cost)."""
+
+
+_HOURLY = Rate("hourly", hourly=True)
+
+
+def _usd(price: Price) -> Decimal:
+    return Decimal(str(price.usd))
+
+
+def _quote(price: Price, hours: Decimal, ref: Rate) -> Quote:
+    unit = _usd(price) * hours if ref.hourly else _usd(price)
+    return Quote(unit, None, (price.as_of,), (price.notes or "") if ref.cite_notes else "")
+
+
+def _region_quote(prices: RegionPrices, hours: Decimal, ref: PriceRef) -> Quote:
+    """The price of a unit of an AWS line item in one region."""
+    match ref:
+        case Rate():
+            return _quote(prices.rate(ref.name, ref.variant), hours, ref)
+        case ControlPlane():
+            quote = _quote(prices.eks_control_plane.standard, hours, _HOURLY)
+            extended = prices.eks_control_plane.extended.usd
+            return dataclass_replace(quote, note=f"extended support would be ${extended:.2f}/cluster-hour")
+        case OnDemandNodes():
+            return _quote(prices.on_demand(ref.instance_type, ref.key), hours, _HOURLY)
+        case SpotNodes():
+            return _spot_quote(prices, hours, ref)
+        case ReservedNodes():
+            return _reserved_quote(prices, hours, ref)
+    raise TypeError(f"not a price reference of a region: {ref!r}")
+
+
+def _reserved_quote(prices: RegionPrices, hours: Decimal, ref: ReservedNodes) -> Quote:
+    """A reserved instance at its effective rate; on-demand you would buy a running one, not an unused one."""
+    rate = prices.reserved(ref.instance_type, ref.term_years, ref.payment_option)
+    if not ref.running:
+        return Quote(_usd(rate) * hours, Decimal(0), (rate.as_of,))
+    on_demand = prices.on_demand(ref.instance_type, "reservations")
+    return Quote(
+        _usd(rate) * hours,
+        _usd(on_demand) * hours,
+        (rate.as_of, on_demand.as_of),
+        "effective hourly rate incl. upfront",
+    )
+
+
+def _spot_quote(prices: RegionPrices, hours: Decimal, ref: SpotNodes) -> Quote:
+    """The mean of the types' spot prices (on-demand x (1 - savings)): any of them may be launched."""
+    on_demand_prices, spot_prices, savings_text, dates = [], [], [], []
+    for instance_type in ref.instance_types:
+        price = prices.on_demand(instance_type, "nodes.instanceTypes")
+        dates.append(price.as_of)
+        on_demand = _usd(price) * hours
+        savings = Decimal(str(prices.spot_savings(instance_type, ref.savings_overrides)))
+        if instance_type in ref.savings_overrides:
+            savings_text.append(f"{instance_type} {float(savings):g}% (spotSavingsPercent)")
+        else:
+            dates.append(prices.spot_savings_percent[instance_type].as_of)
+            savings_text.append(f"{instance_type} {float(savings):g}%")
+        on_demand_prices.append(on_demand)
+        spot_prices.append(on_demand * (1 - savings / 100))
+    count = Decimal(len(ref.instance_types))
+    return Quote(
+        sum(spot_prices, Decimal(0)) / count,
+        sum(on_demand_prices, Decimal(0)) / count,
+        tuple(dates),
+        f"savings: {', '.join(savings_text)}",
+    )
 
 
 def parse_prices(data: object, source: str = str(PRICES_PATH)) -> PriceTable:

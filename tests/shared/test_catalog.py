@@ -1,4 +1,4 @@
-"""The service catalog: the ten repositories, and every name derived from one entry."""
+"""The service catalog: the seed's ten repositories, and every name derived from one entry."""
 
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ def raw_catalog() -> dict[str, Any]:
     return yaml.safe_load(CATALOG_PATH.read_text())
 
 
-def test_the_ten_repositories_of_the_seed() -> None:
+def test_the_ten_repositories_of_the_seed_are_in_the_catalog() -> None:
+    # The seed's repositories stay; a new service is one more entry, not a failing test.
     catalog = load_catalog()
-    assert {service.repository for service in catalog.services} == SEED_REPOSITORIES
-    assert {service.name for service in catalog.deployable} == DEPLOYABLE
+    assert {service.repository for service in catalog.services} >= SEED_REPOSITORIES
+    assert {service.name for service in catalog.deployable} >= DEPLOYABLE
 
 
 def test_code_sources_of_the_seed() -> None:
