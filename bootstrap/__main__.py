@@ -16,9 +16,12 @@ import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from bootstrap.ci_access import StackAccess, StackAccessArgs
+from bootstrap.cost import bootstrap_items
 from bootstrap.settings import BOOTSTRAP_KEY_STACK, parse_bootstrap_config
 from bootstrap.state_backend import StateBackend, StateBackendArgs
 from components.config.common import ORG_STACK
+from components.cost.bill import price_items
+from components.cost.prices import load_prices
 from components.delivery.names import backend_url, secrets_key_alias
 from components.shared.catalog import load_catalog
 from components.shared.iam import WEB_IDENTITY_AUDIENCE
@@ -86,6 +89,9 @@ access = {
 }
 
 pulumi.export("backendUrl", backend_url(account, region))
+pulumi.export(
+    "cost", price_items(region, bootstrap.settings.budget_usd, bootstrap_items(bootstrap.settings), load_prices())
+)
 pulumi.export("stateBucket", backend.bucket_name)
 pulumi.export("githubOidcProviderArn", github.arn)
 pulumi.export(

@@ -35,6 +35,11 @@ class BootstrapSettings(FrozenModel):
     backup_retention_days: int = Field(alias="backupRetentionDays", default=35, ge=1, le=35)
     """Days AWS Backup keeps the bucket's recovery points (35: the most continuous backup allows)."""
 
+    state_storage_gib: int = Field(alias="stateStorageGib", default=1, ge=1)
+    """Estimated size of the bucket, old versions included, in GiB (for the cost output)."""
+    budget_usd: int = Field(alias="budgetUsd", default=25, ge=0)
+    """Monthly budget of the account's bootstrap; the `cost` output reports overBudget against it."""
+
     @field_validator("stacks")
     @classmethod
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:

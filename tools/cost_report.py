@@ -45,7 +45,7 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "GitHub")
+CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "delivery", "GitHub")
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
@@ -64,6 +64,8 @@ def category(item: str) -> str:
         return "logs"
     if name.startswith("github"):
         return "GitHub"
+    if name.startswith("ci runners"):
+        return "delivery"
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 

@@ -75,12 +75,18 @@ def compute_bill(config: StackConfig, catalog: Catalog, prices: PriceTable) -> d
     else:
         region, items = config.aws_region, bom.environment_items(config, catalog)
     try:
-        lines = [_Line(item, prices.quote(item.price, None if region == ORG_REGION else region)) for item in items]
+        return price_items(region, config.budget_usd, items, prices)
     except UnpricedError as error:
         raise ConfigError(
             f"stack {config.stack!r}: config key '{PROJECT}:{error.key}' = {error.value!r}: {error.message}"
         ) from None
-    return _total(region, config.budget_usd, lines)
+
+
+def price_items(region: str, budget_usd: int, items: list[LineItem], prices: PriceTable) -> dict[str, Any]:
+    """The bill of counted items in `region` (the `cost` output shape); the bootstrap prices its own
+    items through here. Raises `UnpricedError` when the table lacks a figure."""
+    lines = [_Line(item, prices.quote(item.price, None if region == ORG_REGION else region)) for item in items]
+    return _total(region, budget_usd, lines)
 
 
 def _total(region: str, budget_usd: int, lines: list[_Line]) -> dict[str, Any]:

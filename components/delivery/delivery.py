@@ -86,7 +86,7 @@ class Delivery(pulumi.ComponentResource):
             )
         self.runner_label = None
         project_name: pulumi.Output[str] | None = None
-        if args.settings.path == "codebuild":
+        if args.settings.runner_project_count:
             project_name = self._runner(name, args, child)
             self.runner_label = runner_label(args.environment)
         self.register_outputs({"readerRoleArns": readers, "runnerProject": project_name})

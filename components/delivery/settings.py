@@ -51,6 +51,11 @@ class DeliverySettings(FrozenModel):
     """Whether the catalog's deployable repositories may also run jobs on the runner (service deploys);
     otherwise only pyairtable-infra may."""
 
+    @property
+    def runner_project_count(self) -> int:
+        """CodeBuild runner projects the stack declares (and the bill prices): one on `codebuild`."""
+        return int(self.path == "codebuild")
+
     @field_validator("runner_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:

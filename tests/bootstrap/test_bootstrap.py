@@ -15,6 +15,7 @@ from bootstrap.settings import BOOTSTRAP_KEY_STACK, PROJECT, parse_bootstrap_con
 from bootstrap.state_backend import NEWEST_VERSIONS_KEPT
 from components.config.common import ORG_STACK, STACKS
 from components.config.stack_file import environment_configs
+from components.cost.prices import load_prices
 from components.delivery.names import (
     GITHUB_OIDC_HOST,
     backend_url,
@@ -326,3 +327,15 @@ def test_bad_bootstrap_config_is_one_clear_error(stack: str, raw: dict[str, str]
     with pytest.raises(ConfigError, match=message) as error:
         parse_bootstrap_config(stack, raw)
     assert str(error.value).startswith("stack ")
+
+
+def test_the_bootstrap_bill_counts_the_keys_it_declares_and_prices_them_from_the_table(account_plan: Plan) -> None:
+    bill = account_plan.outputs["cost"]
+    items = {item["item"]: item for item in bill["items"]}
+    assert items["KMS keys"]["quantity"] == len(account_plan.of_type("aws:kms/key:Key"))
+    region = environment_configs()[account_plan.stack].aws_region
+    prices = load_prices().region(region)
+    assert items["KMS keys"]["unitPriceUsd"] == prices.rate("kmsKey").usd
+    assert items["state backups (AWS Backup, warm)"]["unitPriceUsd"] == prices.rate("backupS3Warm").usd
+    assert bill["monthlyUsd"] == round(sum(item["monthlyUsd"] for item in bill["items"]), 2)
+    assert bill["overBudget"] is (bill["monthlyUsd"] > bill["budgetUsd"])

@@ -27,6 +27,8 @@ VARIANTS = [
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
+    ("dev", {"delivery": {"path": "codebuild", "buildMinutesPerMonth": 900}}),
+    ("prod", {"delivery": {"path": "public"}}),
 ]
 
 
@@ -72,6 +74,8 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
+    runner_minutes = bill_quantity(plan, r"CI runners in the VPC \(CodeBuild\)")
+    assert bool(runner_minutes) == bool(plan.of_type("aws:codebuild/project:Project"))
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
