@@ -52,20 +52,18 @@ CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "deli
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    if name.startswith(("eks", "node group", "reserved")):
-        return "compute"
-    if "volume" in name:
-        return "storage"
-    if name.startswith(("nat", "public ipv4")):
-        return "network"
-    if name.startswith(("secrets manager", "kms")):
-        return "secrets and keys"
-    if "logs" in name:
-        return "logs"
-    if name.startswith("github"):
-        return "GitHub"
-    if name.startswith("ci runners"):
-        return "delivery"
+    rules = (
+        (name.startswith(("eks", "node group", "reserved")), "compute"),
+        ("volume" in name, "storage"),
+        (name.startswith(("nat", "public ipv4")), "network"),
+        (name.startswith(("secrets manager", "kms")), "secrets and keys"),
+        ("logs" in name, "logs"),
+        (name.startswith("ci runners"), "delivery"),
+        (name.startswith("github"), "GitHub"),
+    )
+    for matches, found in rules:
+        if matches:
+            return found
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 
 
