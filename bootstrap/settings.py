@@ -12,13 +12,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from components.config.common import STACKS, FrozenModel
 from components.config.environment import EnvironmentConfig
-from components.config.stack_file import environment_configs
+from components.config.stack_file import encode_config_value, environment_configs
 from components.shared.catalog import ENVIRONMENTS
 from components.shared.errors import ConfigError
+from components.shared.paths import PROJECT_ROOT
 
 PROJECT = "pyairtable-bootstrap"
 BOOTSTRAP_KEY_STACK = "bootstrap"
@@ -81,9 +83,28 @@ def parse_bootstrap_config(stack: str, raw: Mapping[str, str]) -> Bootstrap:
             f"stack {stack!r}: config key '{PROJECT}:{key}' = {json.dumps(issue.get('input'))}: "
             f"{issue['msg'].removeprefix('Value error, ')}"
         ) from None
-    if stack in ENVIRONMENTS and stack not in settings.stacks:
+    if stack not in settings.stacks:
         raise ConfigError(
             f"stack {stack!r}: config key '{PROJECT}:stacks' = {json.dumps(list(settings.stacks))} "
             f"must include the account's own environment {stack!r}"
         )
     return Bootstrap(account=stack, settings=settings, environment=environment_configs()[stack])
+
+
+def hosted_stacks(account: str) -> tuple[str, ...]:
+    """The pyairtable-infra stacks whose state lives in `account`, from its bootstrap stack file."""
+    path = PROJECT_ROOT / "bootstrap" / f"Pulumi.{account}.yaml"
+    raw = (yaml.safe_load(path.read_text()) or {}).get("config", {})
+    values = {key: encode_config_value(value) for key, value in raw.items()}
+    return parse_bootstrap_config(account, values).settings.stacks
+
+
+def host_account(stack: str) -> str:
+    """The AWS account (named by its environment) that keeps `stack`'s state and secrets key."""
+    hosts = [account for account in ENVIRONMENTS if stack in hosted_stacks(account)]
+    if len(hosts) != 1:
+        raise ConfigError(
+            f"stack {stack!r} must keep its state in exactly one account's bootstrap "
+            f"(config key '{PROJECT}:stacks'); found {hosts or 'none'}"
+        )
+    return hosts[0]

