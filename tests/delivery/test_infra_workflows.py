@@ -31,7 +31,9 @@ def load(name: str) -> dict[Any, Any]:
 
 
 def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
-    return workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
+    found = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
+    assert isinstance(found, dict)
+    return found
 
 
 def steps_text(job: dict[str, Any]) -> str:
@@ -112,7 +114,7 @@ def test_up_runs_on_main_one_stack_at_a_time_in_its_environment_applying_what_wa
 
 def test_drift_runs_nightly_per_stack_and_keeps_one_issue_each() -> None:
     workflow = load("drift.yml")
-    assert workflow["on" if "on" in workflow else True]["schedule"]
+    assert triggers(workflow)["schedule"]
     drift = workflow["jobs"]["drift"]
     assert drift["environment"] == DRIFT_ENVIRONMENT
     assert drift["concurrency"]["group"] == "pulumi-${{ matrix.stack }}", "never beside an up of the same stack"
@@ -162,8 +164,8 @@ def test_dependabot_covers_pip_npm_and_actions_here_and_is_seeded_for_the_code_r
     }
     code = {s.repository for s in catalog.services if s.language.value in {"go", "python"}} - {"pyairtable-infra"}
     assert seeded == code
-    org_files = {r["inputs"]["repository"] for r in stack_plan("org").of_type("github:index/repositoryFile:RepositoryFile")
-                 if r["inputs"]["file"] == DEPENDABOT_PATH}  # fmt: skip
+    files = stack_plan("org").of_type("github:index/repositoryFile:RepositoryFile")
+    org_files = {r["inputs"]["repository"] for r in files if r["inputs"]["file"] == DEPENDABOT_PATH}
     assert org_files and org_files <= code
 
 
