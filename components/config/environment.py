@@ -57,6 +57,13 @@ LOG_RETENTION_DAYS = (
 )
 
 
+def check_log_retention(value: int) -> int:
+    """A retention period CloudWatch Logs accepts."""
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
+    return value
+
+
 class CapacityStrategy(StrEnum):
     """How an environment buys its nodes."""
 
@@ -194,9 +201,7 @@ class EnvironmentConfig(FrozenModel):
     @field_validator("flow_log_retention_days", "cluster_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
-        return value
+        return check_log_retention(value)
 
     @field_validator("availability_zones")
     @classmethod

@@ -63,8 +63,6 @@ class DeliverySettings(FrozenModel):
     @field_validator("runner_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        from components.config.environment import LOG_RETENTION_DAYS  # noqa: PLC0415 (it imports this module)
+        from components.config.environment import check_log_retention  # noqa: PLC0415 (it imports this module)
 
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
-        return value
+        return check_log_retention(value)

@@ -169,12 +169,14 @@ def test_preflight_public_path_passes_inside_the_cidrs_and_fails_outside() -> No
     assert missing.status == "skip"
 
 
-def test_preflight_codebuild_path_needs_the_project_and_a_completed_connection() -> None:
-    name = runner_connection_name("prod")
-    project = CommandResult(0, json.dumps({"projects": [{"name": runner_project_name("prod")}]}))
+def connections(status: str) -> CommandResult:
+    """`aws codeconnections list-connections` listing prod's runner connection in `status`."""
+    listed = [{"ConnectionName": runner_connection_name("prod"), "ConnectionStatus": status}]
+    return CommandResult(0, json.dumps({"Connections": listed}))
 
-    def connections(status: str) -> CommandResult:
-        return CommandResult(0, json.dumps({"Connections": [{"ConnectionName": name, "ConnectionStatus": status}]}))
+
+def test_preflight_codebuild_path_needs_the_project_and_a_completed_connection() -> None:
+    project = CommandResult(0, json.dumps({"projects": [{"name": runner_project_name("prod")}]}))
 
     ready = {"aws codebuild": project, "aws codeconnections": connections("AVAILABLE")}
     assert check_delivery_path(context("prod", ready)).status == "pass"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.config.stack_file import environment_configs
-from components.github.files import reusable_workflow_files
+from components.github.files import DEPENDABOT_PATH, reusable_workflow_files
 from components.shared.catalog import ENVIRONMENTS, load_catalog, workflow_job_names
 from components.shared.naming import cluster_name, deploy_role_arn
 from tools.plan import Plan, build_plan
@@ -143,9 +143,11 @@ def test_seeded_files(org_plan: Plan, repository: str) -> None:
         expected.add(".github/workflows/ci.yml")
     if repository == "pyairtable-infra":
         expected |= set(reusable_workflow_files())
+    elif repository not in EXISTING and service.language.value != "docs":
+        expected.add(DEPENDABOT_PATH)  # seeded once, then the team's (components/github/files.py)
     assert set(files) == expected
     for path, declared in files.items():
-        team_owned = path in {"README.md", "CLAUDE.md"}
+        team_owned = path in {"README.md", "CLAUDE.md", DEPENDABOT_PATH}
         assert declared["options"]["ignoreChanges"] == (["content"] if team_owned else []), path
         assert declared["inputs"]["branch"] == "main"
         assert declared["inputs"]["overwriteOnCreate"] is True
