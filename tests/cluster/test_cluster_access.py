@@ -70,8 +70,6 @@ DEV_ADMINS = set(environment_configs()["dev"].admin_role_arns)
         ("arn:aws:iam::111111111111:role/pyairtable-admin", DEV_ADMINS),
         # Ambient credentials (as CI runs): only the configured admins.
         ("", DEV_ADMINS),
-        # Another role: an admin too.
-        ("arn:aws:iam::111111111111:role/someone", DEV_ADMINS | {"arn:aws:iam::111111111111:role/someone"}),
     ],
 )
 def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[str]) -> None:

@@ -28,7 +28,6 @@ VARIANTS = [
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
     ("dev", {"delivery": {"path": "codebuild", "buildMinutesPerMonth": 900}}),
-    ("prod", {"delivery": {"path": "public"}}),
 ]
 
 
