@@ -65,6 +65,10 @@ IDENTITY: dict[str, Identity] = {
     "aws:ec2/subnet:Subnet": _fields("cidrBlock", "vpcId"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _fields("subnetId"),
     "aws:eks/cluster:Cluster": _fields("name"),
+    # ECR: one pull-through cache rule and one creation template per prefix in a registry.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _fields("ecrRepositoryPrefix"),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _fields("prefix"),
+    "aws:iam/policy:Policy": _named_or_prefixed("name", "namePrefix"),
     "aws:eks/accessEntry:AccessEntry": _fields("principalArn", "clusterName"),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _fields("principalArn", "policyArn", "clusterName"),
     "aws:eks/addon:Addon": _fields("addonName", "clusterName"),
@@ -80,6 +84,7 @@ IDENTITY: dict[str, Identity] = {
     # GitHub: scoped by the organization (the provider's owner) or by repository.
     "github:index/repository:Repository": _fields("name"),
     "github:index/team:Team": _fields("name"),
+    "github:index/membership:Membership": _fields("username"),
     "github:index/teamMembership:TeamMembership": _fields("username", "teamId"),
     "github:index/teamRepository:TeamRepository": _fields("repository", "teamId"),
     "github:index/repositoryRuleset:RepositoryRuleset": _fields("name", "repository"),

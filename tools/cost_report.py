@@ -54,7 +54,7 @@ def category(item: str) -> str:
     name = item.lower()
     rules = (
         (name.startswith(("eks", "node group", "reserved")), "compute"),
-        ("volume" in name, "storage"),
+        ("volume" in name or name.startswith("ecr"), "storage"),
         (name.startswith(("nat", "public ipv4")), "network"),
         (name.startswith(("secrets manager", "kms")), "secrets and keys"),
         ("logs" in name, "logs"),

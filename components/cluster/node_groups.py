@@ -59,6 +59,8 @@ class NodeGroups(pulumi.ComponentResource):
     """The managed node groups, in the order of `args.groups`."""
     summary: list[dict[str, object]]
     """Per group: name, capacityType, instanceTypes, minSize, desiredSize, maxSize (the stack output)."""
+    role_name: pulumi.Output[str]
+    """The node role's name, for capabilities that attach their own policy to it (the registry's cache)."""
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:node_groups:NodeGroups", name, None, opts)
@@ -75,6 +77,7 @@ class NodeGroups(pulumi.ComponentResource):
             assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
             opts=child,
         )
+        self.role_name = role.name
         attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-{policy_arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=policy_arn, opts=child

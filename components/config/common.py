@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any
+from typing import Annotated
 
 import pulumi_aws as aws
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,14 +19,6 @@ INSTANCE_TYPES = frozenset(member.value for member in aws.ec2.InstanceType)
 AWS_REGIONS = frozenset(member.value for member in aws.Region)
 DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w|y)$"
 SECURE_TEST_VALUE = "offline-plan-test-value"
-
-
-class InvalidKeyError(ValueError):
-    """Raised by a validator that checks several keys together, to name the key that is wrong."""
-
-    def __init__(self, key: str, value: Any, message: str) -> None:
-        super().__init__(message)
-        self.key, self.value, self.message = key, value, message
 
 
 class FrozenModel(BaseModel):

@@ -14,13 +14,14 @@ from components.config.common import (
     DURATION_PATTERN,
     FrozenModel,
     InstanceType,
-    InvalidKeyError,
     Slug,
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
 from components.delivery.settings import DeliverySettings
 from components.network.vpc import subnet_layout
+from components.registry.settings import EnvironmentRegistrySettings
+from components.shared.errors import InvalidKeyError
 
 # Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
 # release calendar"). Extended support costs six times as much, so older versions are refused.
@@ -185,6 +186,8 @@ class EnvironmentConfig(FrozenModel):
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    registry: EnvironmentRegistrySettings
+    """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
     @property
     def environment(self) -> str:

@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.config.common import FrozenModel, GitHubLogin, InvalidKeyError, Slug
+from components.config.common import FrozenModel, GitHubLogin, Slug
+from components.registry.settings import OrgRegistrySettings
 from components.shared.catalog import load_catalog
+from components.shared.errors import InvalidKeyError
 
 
 class BranchProtection(StrEnum):
@@ -53,6 +55,8 @@ class OrgConfig(FrozenModel):
     branch_protection: BranchProtection = Field(alias="branchProtection")
     teams: dict[Slug, Team]
     existing_repositories: tuple[str, ...] = Field(alias="existingRepositories")
+    registry: OrgRegistrySettings
+    """Machine user, retention, migration and publishing estimate of the registry (components/registry)."""
 
     @model_validator(mode="after")
     def _against_catalog(self) -> OrgConfig:

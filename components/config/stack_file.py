@@ -20,11 +20,11 @@ import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from components.config.common import ORG_STACK, PROJECT, PROJECT_FILE, SECURE_TEST_VALUE, STACKS, InvalidKeyError
+from components.config.common import ORG_STACK, PROJECT, PROJECT_FILE, SECURE_TEST_VALUE, STACKS
 from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
 from components.shared.catalog import ENVIRONMENTS
-from components.shared.errors import ConfigError
+from components.shared.errors import ConfigError, InvalidKeyError
 
 StackConfig = OrgConfig | EnvironmentConfig
 

@@ -29,6 +29,12 @@ from components.cost.prices import (
     ReservedNodes,
     SpotNodes,
 )
+from components.registry.cost import (
+    ACTIONS_INCLUDED_MINUTES,
+    CREDENTIAL_SECRETS_PER_ENVIRONMENT,
+    billed_publishing_minutes,
+    publishing_minutes,
+)
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
@@ -153,8 +159,8 @@ def service_secret_count(catalog: Catalog) -> int:
 
 
 def secret_count(config: EnvironmentConfig, catalog: Catalog) -> int:
-    """Every Secrets Manager secret of the environment: the services' plus the monitoring ones."""
-    return service_secret_count(catalog) + len(monitoring_secret_names(config))
+    """Every Secrets Manager secret of the environment: the services', the monitoring ones and the registry's."""
+    return service_secret_count(catalog) + len(monitoring_secret_names(config)) + CREDENTIAL_SECRETS_PER_ENVIRONMENT
 
 
 def kms_key_count(config: EnvironmentConfig) -> int:
@@ -194,6 +200,23 @@ def org_items(config: OrgConfig) -> list[LineItem]:
             1,
             "organization-month",
             Rate("containerRegistry", scope="github", cite_notes=True),
+        ),
+        LineItem(
+            "GitHub seat of the registry machine user",
+            1,
+            "seat-month",
+            GitHubSeat(config.github_plan),
+            f"registry.machineUser {config.registry.machine_user}: an org member, so a paid seat",
+        ),
+        LineItem(
+            "GitHub Actions minutes publishing images",
+            billed_publishing_minutes(config.registry, config.github_plan),
+            "minute",
+            Rate("actionsLinuxMinute", scope="github"),
+            f"registry.publishing: {publishing_minutes(config.registry)} minutes "
+            f"({config.registry.publishing.builds_per_month} builds x {config.registry.publishing.minutes_per_build}) "
+            f"beyond the {ACTIONS_INCLUDED_MINUTES[config.github_plan]} the {config.github_plan} plan includes "
+            "(CI draws from them too: a floor)",
         ),
     ]
 
@@ -261,7 +284,8 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "secret-month",
             Rate("secretsManagerSecret"),
             f"{service_secret_count(catalog)} service secrets of {len(catalog.deployable)} deployable services + "
-            f"{len(monitoring_secrets)} monitoring ({', '.join(monitoring_secrets)})",
+            f"{len(monitoring_secrets)} monitoring ({', '.join(monitoring_secrets)}) + "
+            f"{CREDENTIAL_SECRETS_PER_ENVIRONMENT} registry pull credential",
         ),
         LineItem(
             "KMS keys",
@@ -269,6 +293,14 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "key-month",
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
+        ),
+        LineItem(
+            "ECR pull-through cache storage",
+            config.registry.cache.stored_gib,
+            "GB-month",
+            Rate("ecrStorage"),
+            f"estimate from registry.cache.storedGib (at most {config.registry.cache.keep_images_per_repository} "
+            f"images per service, a lifecycle rule)",
         ),
         LineItem(
             "CloudWatch Logs ingestion",

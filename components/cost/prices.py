@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.shared.data_files import load_data_file, validate_data
+from components.shared.errors import InvalidKeyError
 from components.shared.paths import DATA_DIR
 
 PRICES_PATH = DATA_DIR / "prices.yaml"
@@ -29,12 +30,8 @@ Url = Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+\.[a-z]{2,}(/[^\s]*)
 PaymentOptionName = Literal["no-upfront", "partial-upfront", "all-upfront"]
 
 
-class UnpricedError(ValueError):
-    """The price table has no figure for something a stack's config declares."""
-
-    def __init__(self, key: str, value: object, message: str) -> None:
-        super().__init__(message)
-        self.key, self.value, self.message = key, value, message
+class UnpricedError(InvalidKeyError):
+    """The price table has no figure for something a stack's config declares (`key` names the config key)."""
 
 
 class _Frozen(BaseModel):

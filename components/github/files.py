@@ -7,7 +7,9 @@ are copied into `pyairtable-infra/.github/workflows/`, where every `ci.yml` call
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from components.shared.catalog import (
     CI_JOB,
@@ -18,6 +20,8 @@ from components.shared.catalog import (
     Language,
     Service,
 )
+from components.shared.errors import ConfigError
+from components.shared.paths import PROJECT_ROOT
 
 INFRA_REPOSITORY = "pyairtable-infra"
 """The repository that hosts the reusable workflows (this project)."""
@@ -26,6 +30,8 @@ DOCS_REPOSITORY = "pyairtable-docs"
 DEFAULT_BRANCH = "main"
 """Every repository's default branch (auto-init creates it; rulesets target `~DEFAULT_BRANCH`)."""
 CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
+RELEASE_TAG_PATTERN = "v[0-9]+.[0-9]+.[0-9]+*"
+"""Git tags that trigger a release build (a filter pattern; the tag rules refuse what is not semver)."""
 MANAGED_NOTICE = "Managed by pyairtable-infra (stack org, components/github_files.py): edits here are overwritten."
 
 GO_STANDARDS = (
@@ -101,7 +107,7 @@ def render_readme(catalog: Catalog, service: Service) -> str:
     ]
     if service.deploys:
         facts += [
-            f"Image: `{service.image(catalog.registry, catalog.organization)}`",
+            f"Image: `{service.image(catalog.organization)}`",
             f"Serves HTTP on port {service.port}, Prometheus metrics on `{service.metrics_path}`",
             "Deploys to the GitHub environments dev, staging and prod (prod needs a devops review)",
         ]
@@ -165,7 +171,9 @@ def render_ci_workflow(catalog: Catalog, service: Service) -> str | None:
         "on:\n"
         "  pull_request:\n"
         "  push:\n"
-        f"    branches: [{DEFAULT_BRANCH}]\n\n"
+        f"    branches: [{DEFAULT_BRANCH}]\n"
+        # Release tags publish X.Y.Z images (components/registry/image_tags.py).
+        f"    tags: ['{RELEASE_TAG_PATTERN}']\n\n"
         "permissions: {}\n\n"
         "jobs:\n"
         f"  {CI_JOB}:\n"
@@ -184,6 +192,8 @@ def render_ci_workflow(catalog: Catalog, service: Service) -> str | None:
             "    permissions:\n"
             "      contents: read\n"
             "      packages: write # push the image with GITHUB_TOKEN\n"
+            "      id-token: write # sign the image's build provenance\n"
+            "      attestations: write # record the provenance in GitHub's attestation store\n"
             "    with:\n"
             f"      image: {service.name}\n"
         )
@@ -213,9 +223,32 @@ def render_dependabot(service: Service) -> str | None:
     )
 
 
+EMBED_MARKER = re.compile(r"^(?P<indent>[ ]*)# embed: (?P<path>[\w./-]+\.py)$", re.MULTILINE)
+"""A line of a workflow replaced, when seeded, by the named file of this project at the same indentation."""
+
+
+def embed_files(text: str, root: Path = PROJECT_ROOT) -> str:
+    """A workflow with each `# embed: <path>` line replaced by that file's lines.
+
+    A reusable workflow runs in the calling repository, whose token cannot check pyairtable-infra
+    out, so code it runs (the publish tag rules) is embedded at seed time; tests cover the file.
+    """
+
+    def embedded(match: re.Match[str]) -> str:
+        path = root / match["path"]
+        if not path.is_file() or root not in path.resolve().parents:
+            raise ConfigError(f"workflow embeds {match['path']!r}, which is not a file of this project")
+        lines = path.read_text().splitlines()
+        return "\n".join(f"{match['indent']}{line}" if line else "" for line in lines)
+
+    return EMBED_MARKER.sub(embedded, text)
+
+
 def reusable_workflow_files() -> dict[str, str]:
-    """The reusable workflows by their path in `pyairtable-infra` (`.github/workflows/<file>`)."""
-    return {f".github/workflows/{path.name}": path.read_text() for path in sorted(WORKFLOWS_DIR.glob("*.yml"))}
+    """The workflows by their path in `pyairtable-infra` (`.github/workflows/<file>`), embeds resolved."""
+    return {
+        f".github/workflows/{path.name}": embed_files(path.read_text()) for path in sorted(WORKFLOWS_DIR.glob("*.yml"))
+    }
 
 
 def repository_files(

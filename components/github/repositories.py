@@ -16,7 +16,7 @@ from components.config.environment import EnvironmentConfig
 from components.config.org import BranchProtection
 from components.github.files import DEFAULT_BRANCH, SeededFile
 from components.shared.catalog import ENVIRONMENTS, Service
-from components.shared.naming import cluster_name, deploy_role_arn
+from components.shared.naming import cached_registry_path, cluster_name, deploy_role_arn
 
 GITHUB_ACTIONS_APP_ID = 15368
 """The GitHub Actions app: required checks must come from it, so no other app can fake a green check."""
@@ -39,7 +39,7 @@ def team_permissions(service: Service, teams: Mapping[str, object], devops_team:
     return permissions
 
 
-def deploy_variables(environments: Mapping[str, EnvironmentConfig]) -> dict[str, dict[str, str]]:
+def deploy_variables(environments: Mapping[str, EnvironmentConfig], organization: str) -> dict[str, dict[str, str]]:
     """The Actions variables of each GitHub environment, derived from that environment stack's config.
 
     The environment stacks create the cluster and the deploy role under the same names
@@ -50,6 +50,8 @@ def deploy_variables(environments: Mapping[str, EnvironmentConfig]) -> dict[str,
             "AWS_REGION": config.aws_region,
             "EKS_CLUSTER_NAME": cluster_name(environment),
             "AWS_DEPLOY_ROLE_ARN": deploy_role_arn(config.aws_account_id, environment),
+            # Deploys reference `<IMAGE_REGISTRY>/<service>@<digest>`: the environment's pull-through cache.
+            "IMAGE_REGISTRY": cached_registry_path(config.aws_account_id, config.aws_region, organization),
         }
         for environment, config in environments.items()
     }

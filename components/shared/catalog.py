@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.shared.data_files import load_data_file, validate_data
 from components.shared.errors import ConfigError
+from components.shared.naming import REGISTRY_HOST, image_repository
 from components.shared.paths import DATA_DIR, PROJECT_ROOT
 
 CATALOG_PATH = DATA_DIR / "services.yaml"
@@ -128,9 +129,9 @@ class Service(_Frozen):
             return ()
         return tuple(f"{CI_JOB} / {job}" for job in workflow_job_names(self.reusable_workflow))
 
-    def image(self, registry: str, organization: str) -> str:
-        """Container image repository, e.g. `ghcr.io/pyairtable/gateway`."""
-        return f"{registry}/{organization}/{self.name}"
+    def image(self, organization: str) -> str:
+        """Container image repository, e.g. `ghcr.io/pyairtable/gateway` (the host is never catalog data)."""
+        return image_repository(organization, self.name)
 
     def secret_path(self, environment: str, secret: ServiceSecret) -> str:
         """Secrets Manager name of one secret, e.g. `pyairtable/prod/auth/jwt-signing-key`."""
@@ -168,7 +169,6 @@ class Catalog(_Frozen):
     """The whole catalog."""
 
     organization: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,39}$")]
-    registry: str
     services: tuple[Service, ...]
 
     @model_validator(mode="after")
@@ -187,7 +187,7 @@ class Catalog(_Frozen):
     @property
     def registry_url(self) -> str:
         """The organization's container registry, e.g. `ghcr.io/pyairtable`."""
-        return f"{self.registry}/{self.organization}"
+        return f"{REGISTRY_HOST}/{self.organization}"
 
     def service(self, name: str) -> Service:
         """Look a service up by its short name."""

@@ -1,4 +1,6 @@
-"""The one error type users see for bad configuration or catalog data."""
+"""The one error type users see for bad configuration or catalog data, and the error that names its key."""
+
+from typing import Any
 
 import pulumi
 
@@ -8,3 +10,15 @@ class ConfigError(pulumi.RunError):
 
     A `pulumi.RunError` is printed by the engine as its message alone, without a Python traceback.
     """
+
+
+class InvalidKeyError(ValueError):
+    """A value is wrong because of a config key that a check of several keys (or a look-up) can name.
+
+    Validators and look-ups raise it; the config reader turns it into a `ConfigError` line that names
+    the stack, this key, its value and the message.
+    """
+
+    def __init__(self, key: str, value: Any, message: str) -> None:
+        super().__init__(message)
+        self.key, self.value, self.message = key, value, message

@@ -69,3 +69,38 @@ def service_deploy_role_name(environment: str, service: str) -> str:
 def service_deploy_role_arn(account_id: str, environment: str, service: str) -> str:
     """ARN of `service_deploy_role_name` in the environment's account."""
     return f"arn:aws:iam::{account_id}:role/{service_deploy_role_name(environment, service)}"
+
+
+REGISTRY_HOST = "ghcr.io"
+"""The only container registry the platform publishes to and pulls from (upstream of every cache).
+
+A constant, not catalog data: the publish workflow hands every repository's `GITHUB_TOKEN` to this
+host, so no config or catalog edit may redirect it.
+"""
+
+PULL_THROUGH_CACHE_PREFIX = "ghcr"
+"""ECR repository prefix of each environment's pull-through cache of `REGISTRY_HOST`."""
+
+
+def image_repository(organization: str, service: str) -> str:
+    """The organization's image of a service on GHCR, e.g. `ghcr.io/pyairtable/gateway`."""
+    return f"{REGISTRY_HOST}/{organization}/{service}"
+
+
+def pull_through_cache_registry(account_id: str, region: str) -> str:
+    """The ECR registry host of an environment's account and region (its pull-through cache)."""
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
+
+
+def cached_registry_path(account_id: str, region: str, organization: str) -> str:
+    """Where an environment's nodes pull the organization's images: its cache of `ghcr.io/<organization>`."""
+    return f"{pull_through_cache_registry(account_id, region)}/{PULL_THROUGH_CACHE_PREFIX}/{organization}"
+
+
+def cached_image_repository(account_id: str, region: str, organization: str, service: str) -> str:
+    """The image a deploy to an environment references: the cache path of `image_repository`.
+
+    e.g. `111111111111.dkr.ecr.us-east-1.amazonaws.com/ghcr/pyairtable/gateway` caches
+    `ghcr.io/pyairtable/gateway`; deploys add `@sha256:<digest>` (the publish workflow's output).
+    """
+    return f"{cached_registry_path(account_id, region, organization)}/{service}"

@@ -15,10 +15,12 @@ from components.delivery.delivery import Delivery, DeliveryArgs
 from components.delivery.names import INFRA_REPOSITORY
 from components.network.vpc import Network, NetworkArgs
 from components.observability.monitoring import Monitoring, MonitoringArgs
+from components.registry.admission import ImageAdmission, ImageAdmissionArgs
+from components.registry.pull_path import PullThroughCache, PullThroughCacheArgs
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.secrets.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 from components.shared.catalog import Catalog
-from components.shared.naming import cluster_name, deploy_role_name
+from components.shared.naming import MONITORING_NAMESPACE, cached_image_repository, cluster_name, deploy_role_name
 
 
 def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
@@ -135,7 +137,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             protect=protect,
         ),
     )
-    Monitoring(
+    monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
             config=config,
@@ -147,6 +149,35 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             alertmanager_secret_name=service_secrets.alertmanager_secret_name,
             grafana_admin_rotation=service_secrets.grafana_admin_rotation,
             secrets_ready=service_secrets.monitoring_secrets,
+        ),
+    )
+
+    PullThroughCache(
+        "registry-cache",
+        PullThroughCacheArgs(
+            organization=catalog.organization,
+            account_id=config.aws_account_id,
+            region=config.aws_region,
+            node_role_name=cluster.node_groups.role_name,
+            keep_images_per_repository=config.registry.cache.keep_images_per_repository,
+            recovery_window_days=config.secret_recovery_window_days,
+            protect=protect,
+        ),
+        opts=aws_options,
+    )
+    ImageAdmission(
+        "registry-admission",
+        ImageAdmissionArgs(
+            environment=config.environment,
+            organization=catalog.organization,
+            account_id=config.aws_account_id,
+            region=config.aws_region,
+            namespaces=[service.namespace for service in catalog.deployable],
+            token_expires_on=config.registry.token_expires_on,
+            expiry_warning_days=config.registry.expiry_warning_days,
+            kubernetes_provider=cluster.kubernetes_provider,
+            monitoring_release=monitoring.release,
+            monitoring_namespace=service_namespaces.namespaces[MONITORING_NAMESPACE],
         ),
     )
 
@@ -176,4 +207,13 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
     pulumi.export("nodeGroups", cluster.node_groups.summary)
     pulumi.export("deployRoleArn", deploy_access.role_arn)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    pulumi.export(
+        "imageRepositories",
+        {
+            service.name: cached_image_repository(
+                config.aws_account_id, config.aws_region, catalog.organization, service.name
+            )
+            for service in catalog.deployable
+        },
+    )
     pulumi.export("delivery", {"path": config.delivery.path, "runnerLabel": delivery.runner_label})

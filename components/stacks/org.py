@@ -7,9 +7,10 @@ import pulumi_github as github
 
 from components.config.org import OrgConfig
 from components.config.stack_file import environment_configs
-from components.github.files import repository_files
+from components.github.files import DEFAULT_BRANCH, INFRA_REPOSITORY, repository_files
 from components.github.organization import GitHubOrganization, GitHubOrganizationArgs
 from components.github.repositories import GitHubRepository, GitHubRepositoryArgs, deploy_variables
+from components.registry.organization import RegistryOrganization, RegistryOrganizationArgs
 from components.shared.catalog import Catalog
 
 DEVOPS_TEAM = "devops"
@@ -26,11 +27,12 @@ def org_stack(config: OrgConfig, catalog: Catalog) -> None:
             company=config.company,
             secret_scanning=config.secret_scanning,
             teams=config.teams,
-            actions_variables={"REGISTRY": catalog.registry_url, "REGISTRY_HOST": catalog.registry},
+            # No registry variables: the host is fixed in the workflows (components/registry).
+            actions_variables={},
         ),
         opts=with_github,
     )
-    environment_variables = deploy_variables(environment_configs())
+    environment_variables = deploy_variables(environment_configs(), catalog.organization)
     repositories = {
         service.repository: GitHubRepository(
             service.repository,
@@ -52,6 +54,18 @@ def org_stack(config: OrgConfig, catalog: Catalog) -> None:
         )
         for service in catalog.services
     }
+    registry = RegistryOrganization(
+        "registry",
+        RegistryOrganizationArgs(
+            settings=config.registry,
+            catalog=catalog,
+            repositories=repositories,
+            infra_repository=INFRA_REPOSITORY,
+            default_branch=DEFAULT_BRANCH,
+        ),
+        opts=with_github,
+    )
     pulumi.export("repositoryUrls", {name: repository.url for name, repository in repositories.items()})
     pulumi.export("teamIds", organization.team_ids)
     pulumi.export("importedRepositories", sorted(config.existing_repositories))
+    pulumi.export("registryMachineUser", registry.machine_user)

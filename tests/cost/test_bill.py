@@ -75,8 +75,8 @@ def spot_prices(region: RegionPrices, types: list[str], overrides: dict[str, flo
 
 
 def secrets_of(config: EnvironmentConfig) -> int:
-    """Every service secret of the catalog's deployable services, Grafana's admin, and one per receiver."""
-    return sum(len(service.secrets) for service in load_catalog().deployable) + 1 + len(config.alert_receivers)
+    """Every service secret of the catalog's deployable services, Grafana's admin, one per receiver, the registry's."""
+    return sum(len(service.secrets) for service in load_catalog().deployable) + 1 + len(config.alert_receivers) + 1
 
 
 def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
@@ -92,6 +92,7 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
         "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
         "KMS keys": money(2 * usd(rate(rates, "kmsKey"))),
+        "ECR pull-through cache storage": money(config.registry.cache.stored_gib * usd(rate(rates, "ecrStorage"))),
         "CloudWatch Logs ingestion": money(
             config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
         ),
@@ -238,6 +239,9 @@ def test_org_bill_by_hand() -> None:
     assert items_by_name(bill) == {
         "GitHub enterprise plan": money(10 * usd(github.plans["enterprise"])),
         "GitHub Container Registry (ghcr.io)": money(usd(registry)),
+        "GitHub seat of the registry machine user": money(usd(github.plans["enterprise"])),
+        # The enterprise plan's 50,000 included minutes cover the configured publishing.
+        "GitHub Actions minutes publishing images": 0.0,
     }
     assert bill["monthlyUsd"] == bill["onDemandMonthlyUsd"] == round(sum(items_by_name(bill).values()), 2)
     assert bill["overBudget"] is True

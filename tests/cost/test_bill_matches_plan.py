@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from components.config.org import OrgConfig
+from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
+from components.registry.cost import ACTIONS_INCLUDED_MINUTES, billed_publishing_minutes
 from components.shared.catalog import ENVIRONMENTS
 from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
@@ -75,6 +78,10 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
     runner_minutes = bill_quantity(plan, r"CI runners in the VPC \(CodeBuild\)")
     assert bool(runner_minutes) == bool(plan.of_type("aws:codebuild/project:Project"))
+    # The cache's storage is an estimate (nothing in the plan sizes it), but only where a cache rule exists.
+    caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
+    stored = environment_configs()[plan.stack].registry.cache.stored_gib
+    assert bill_quantity(plan, r"ECR pull-through cache storage") == caches * stored
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
@@ -99,3 +106,19 @@ def test_the_org_bill_prices_seats_and_the_registry() -> None:
     plan = stack_plan("org")
     assert bill_quantity(plan, "GitHub team plan") == 8
     assert bill_quantity(plan, r"GitHub Container Registry \(ghcr\.io\)") == 1
+    machine_users = [m for m in plan.of_type("github:index/membership:Membership") if m["name"].startswith("registry-")]
+    assert bill_quantity(plan, "GitHub seat of the registry machine user") == len(machine_users) == 1
+
+
+def test_publishing_minutes_are_billed_beyond_the_included_minutes() -> None:
+    settings = parse_stack_config("org", stack_file_config("org")[0])
+    assert isinstance(settings, OrgConfig)
+    publishing = settings.registry.publishing
+    included = ACTIONS_INCLUDED_MINUTES[settings.github_plan]
+    assert bill_quantity(stack_plan("org"), "GitHub Actions minutes publishing images") == max(
+        0, publishing.builds_per_month * publishing.minutes_per_build - included
+    )
+    busy = {"builds_per_month": 1000, "minutes_per_build": 6}
+    registry = settings.registry.model_copy(update={"publishing": settings.registry.publishing.model_copy(update=busy)})
+    assert billed_publishing_minutes(registry, "team") == 1000 * 6 - ACTIONS_INCLUDED_MINUTES["team"]
+    assert billed_publishing_minutes(registry, "enterprise") == 0

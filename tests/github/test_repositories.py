@@ -216,6 +216,9 @@ def test_deploy_environments(org_plan: Plan, repository: str) -> None:
         expected[(environment, "AWS_REGION")] = config.aws_region
         expected[(environment, "EKS_CLUSTER_NAME")] = cluster_name(environment)
         expected[(environment, "AWS_DEPLOY_ROLE_ARN")] = deploy_role_arn(config.aws_account_id, environment)
+        expected[(environment, "IMAGE_REGISTRY")] = (
+            f"{config.aws_account_id}.dkr.ecr.{config.aws_region}.amazonaws.com/ghcr/{load_catalog().organization}"
+        )
     assert variables == expected
     assert variables[("prod", "AWS_DEPLOY_ROLE_ARN")] == "arn:aws:iam::333333333333:role/pyairtable-prod-github-deploy"
 

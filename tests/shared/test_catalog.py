@@ -51,7 +51,7 @@ def test_derived_names() -> None:
     jwt = next(secret for secret in auth.secrets if secret.name == "jwt-signing-key")
     assert auth.repository == "pyairtable-auth"
     assert auth.namespace == "auth"
-    assert auth.image(catalog.registry, catalog.organization) == "ghcr.io/pyairtable/auth"
+    assert auth.image(catalog.organization) == "ghcr.io/pyairtable/auth"
     assert catalog.registry_url == "ghcr.io/pyairtable"
     assert auth.secret_path("prod", jwt) == "pyairtable/prod/auth/jwt-signing-key"
     assert auth.secret_path("prod", jwt).startswith(secret_prefix("prod"))
