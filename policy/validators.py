@@ -289,11 +289,18 @@ def kms_rotation(stack: str, resources: Sequence[Resource]) -> list[Violation]:
     ]
 
 
+AWS_MANAGED_KEY_SECRET_PREFIXES = ("ecr-pullthroughcache/",)
+"""Secrets that must use the AWS-managed key: ECR reads a pull-through cache's credential (whose name
+AWS requires to start with this prefix) through its service-linked role, which no customer key grants
+(components/registry/pull_path.py). Their recovery window is still required."""
+
+
 def secrets_manager_cmk(stack: str, resources: Sequence[Resource]) -> list[Violation]:
     """Secrets Manager secrets use a customer key and keep a 7-30 day recovery window."""
     found = []
     for secret in of_type(resources, SECRET):
-        if not secret["inputs"].get("kmsKeyId"):
+        exempt = str(secret["inputs"].get("name", "")).startswith(AWS_MANAGED_KEY_SECRET_PREFIXES)
+        if not secret["inputs"].get("kmsKeyId") and not exempt:
             found.append(Violation("secrets-manager-cmk", secret["urn"], "encrypted with the AWS-managed key"))
         window = secret["inputs"].get("recoveryWindowInDays")
         if window is None or int(window) not in SECRET_RECOVERY_DAYS:

@@ -123,6 +123,7 @@ CLUSTER = "aws:eks/cluster:Cluster"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 KPS = "kube-prometheus-stack"
+GENERATED = {"SecretSource": "generated"}
 VIOLATIONS = {
     "no-literal-credentials": [("dev", craft_default_password), ("org", craft_literal_key)],
     "repositories-protected": [
@@ -169,8 +170,8 @@ VIOLATIONS = {
     ],
     "kms-rotation": [("staging", craft("staging", "enableKeyRotation", False, "aws:kms/key:Key"))],
     "secrets-manager-cmk": [
-        ("prod", craft("prod", "kmsKeyId", None, "aws:secretsmanager/secret:Secret")),
-        ("prod", craft("prod", "recoveryWindowInDays", 0, "aws:secretsmanager/secret:Secret")),
+        ("prod", craft("prod", "kmsKeyId", None, "aws:secretsmanager/secret:Secret", tags=GENERATED)),
+        ("prod", craft("prod", "recoveryWindowInDays", 0, "aws:secretsmanager/secret:Secret", tags=GENERATED)),
     ],
     "capacity-by-environment": [
         ("dev", craft("dev", "capacityType", "ON_DEMAND", "aws:eks/nodeGroup:NodeGroup")),
@@ -205,6 +206,19 @@ def test_each_policy_fires_on_a_crafted_violation(policy: str, stack: str, craft
     before = set(fired(stack, resources, policy))
     crafter(resources)
     assert set(fired(stack, resources, policy)) - before
+
+
+def test_only_the_pull_through_cache_credential_may_use_the_aws_managed_key() -> None:
+    resources = resources_of("prod")
+    secrets = [r for r in resources if r["type"] == "aws:secretsmanager/secret:Secret"]
+    exempt = [r for r in secrets if r["inputs"]["name"].startswith("ecr-pullthroughcache/")]
+    assert exempt and all("kmsKeyId" not in r["inputs"] for r in exempt)
+    exempt[0]["inputs"]["recoveryWindowInDays"] = 0  # the window still applies
+    other = next(r for r in secrets if r not in exempt)
+    del other["inputs"]["kmsKeyId"]
+    assert sorted(v.urn or "" for v in fired("prod", resources, "secrets-manager-cmk")) == sorted(
+        [exempt[0]["urn"], other["urn"]]
+    )
 
 
 def test_the_controller_group_may_run_on_demand_in_dev_only() -> None:
