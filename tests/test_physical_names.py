@@ -81,6 +81,22 @@ IDENTITY: dict[str, Identity] = {
     "aws:secretsmanager/secret:Secret": _named_or_prefixed("name", "namePrefix"),
     # Two versions of one secret would take AWSCURRENT from each other on every update.
     "aws:secretsmanager/secretVersion:SecretVersion": _fields("secretId"),
+    # Data stores (components/datastores): identifiers and names unique per account and region.
+    "aws:rds/instance:Instance": _fields("identifier"),
+    "aws:rds/subnetGroup:SubnetGroup": _fields("name"),
+    "aws:rds/parameterGroup:ParameterGroup": _fields("name"),
+    "aws:ec2/securityGroup:SecurityGroup": _fields("name", "vpcId"),
+    "aws:elasticache/replicationGroup:ReplicationGroup": _fields("replicationGroupId"),
+    "aws:elasticache/subnetGroup:SubnetGroup": _fields("name"),
+    "aws:elasticache/parameterGroup:ParameterGroup": _fields("name"),
+    "aws:elasticache/user:User": _fields("userId"),
+    "aws:elasticache/userGroup:UserGroup": _fields("userGroupId"),
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _fields("name"),
+    # One rotation configuration per secret.
+    "aws:secretsmanager/secretRotation:SecretRotation": _fields("secretId"),
+    "aws:backup/vault:Vault": _fields("name"),
+    "aws:backup/plan:Plan": _fields("name"),
+    "aws:backup/selection:Selection": _fields("name", "planId"),
     # GitHub: scoped by the organization (the provider's owner) or by repository.
     "github:index/repository:Repository": _fields("name"),
     "github:index/team:Team": _fields("name"),
@@ -104,7 +120,16 @@ IDENTITY: dict[str, Identity] = {
     "aws:codeconnections/connection:Connection": _fields("name"),
     "aws:codebuild/project:Project": _fields("name"),
     "aws:codebuild/webhook:Webhook": _fields("projectName"),
-    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
+    "github:index/actionsOrganizationPermissions:ActionsOrganizationPermissions": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationOidcSubjectClaimCustomizationTemplate:"
+    "ActionsOrganizationOidcSubjectClaimCustomizationTemplate": lambda inputs: ("organization",),
+    "github:index/actionsOrganizationWorkflowPermissions:ActionsOrganizationWorkflowPermissions": _fields(
+        "organizationSlug"
+    ),
+    "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:"
+    "ActionsRepositoryOidcSubjectClaimCustomizationTemplate": _fields("repository"),
+    "github:index/actionsRepositoryAccessLevel:ActionsRepositoryAccessLevel": _fields("repository"),
+    "github:index/organizationRuleset:OrganizationRuleset": _fields("name"),
     # Helm: a release name is unique within its namespace.
     "kubernetes:helm.sh/v3:Release": _fields("name", "namespace"),
 }
@@ -121,11 +146,13 @@ NO_PHYSICAL_NAME = frozenset(
         "aws:ec2/routeTable:RouteTable",
         "aws:ec2/vpc:Vpc",
         "aws:kms/key:Key",
-        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        # Security group rules: AWS assigns their ids (a duplicate rule is refused by content, not name).
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
         # State only: nothing outside Pulumi's state.
         "random:index/randomPassword:RandomPassword",
         "time:index/rotating:Rotating",
+        "tls:index/privateKey:PrivateKey",
     }
 )
 
@@ -169,18 +196,22 @@ def test_no_two_resources_of_a_type_share_a_physical_name(any_plan: Plan) -> Non
     assert collisions(any_plan.resources) == []
 
 
-def test_the_two_kms_aliases_differ(env_plan: Plan) -> None:
+def test_the_kms_aliases_differ(env_plan: Plan) -> None:
     names = sorted(alias["inputs"]["name"] for alias in env_plan.of_type("aws:kms/alias:Alias"))
     stack = env_plan.stack
-    assert names == [f"alias/pyairtable-{stack}-eks-secrets", f"alias/pyairtable-{stack}-secrets"]
+    assert names == [
+        f"alias/pyairtable-{stack}-datastores",
+        f"alias/pyairtable-{stack}-eks-secrets",
+        f"alias/pyairtable-{stack}-secrets",
+    ]
 
 
 def test_a_planted_alias_collision_is_found(env_plan: Plan) -> None:
     resources = copy.deepcopy(env_plan.resources)
-    first, second = (r for r in resources if r["type"] == "aws:kms/alias:Alias")
+    first, second, *_ = (r for r in resources if r["type"] == "aws:kms/alias:Alias")
     second["inputs"]["name"] = first["inputs"]["name"]
     assert collisions(resources) == [
-        f"aws:kms/alias:Alias ('name', {first['inputs']['name']!r}): {['eks-secrets', 'secrets-key-key']}"
+        f"aws:kms/alias:Alias ('name', {first['inputs']['name']!r}): {[first['name'], second['name']]}"
     ]
 
 

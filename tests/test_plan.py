@@ -24,9 +24,9 @@ ROOT = PROJECT_ROOT
 OPTION_KEYS = {"protect", "retainOnDelete", "ignoreChanges", "import", "dependsOn"}
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "provider", "custom", "inputs", "options"}
 # What each kind of stack may declare: the org stack GitHub only, environments AWS and Kubernetes
-# (plus random values and their rotation timestamps).
+# (plus random values and their rotation timestamps, and the JWT signing key pair from `tls`).
 ORG_PACKAGES = {"github", "pyairtable"}
-ENV_PACKAGES = {"aws", "kubernetes", "random", "time", "pyairtable"}
+ENV_PACKAGES = {"aws", "kubernetes", "random", "time", "tls", "pyairtable"}
 
 
 def package_of(type_token: str) -> str:

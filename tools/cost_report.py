@@ -45,24 +45,28 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "storage", "network", "secrets and keys", "logs", "delivery", "GitHub")
+CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys", "logs", "delivery", "GitHub")
 """The chart's stack order; `category` sorts every bill item into one of them."""
+
+
+CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("compute", ("eks", "node group", "reserved"), ()),
+    ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
+    ("storage", ("ecr",), ("volume",)),
+    ("network", ("nat", "public ipv4"), ()),
+    ("secrets and keys", ("secrets manager", "kms"), ()),
+    ("logs", (), ("logs",)),
+    ("delivery", ("ci runners",), ()),
+    ("GitHub", ("github",), ()),
+)
+"""(category, name prefixes, name substrings), first match wins."""
 
 
 def category(item: str) -> str:
     """The chart category of a bill item, by its name."""
     name = item.lower()
-    rules = (
-        (name.startswith(("eks", "node group", "reserved")), "compute"),
-        ("volume" in name or name.startswith("ecr"), "storage"),
-        (name.startswith(("nat", "public ipv4")), "network"),
-        (name.startswith(("secrets manager", "kms")), "secrets and keys"),
-        ("logs" in name, "logs"),
-        (name.startswith("ci runners"), "delivery"),
-        (name.startswith("github"), "GitHub"),
-    )
-    for matches, found in rules:
-        if matches:
+    for found, prefixes, parts in CATEGORY_RULES:
+        if name.startswith(prefixes) or any(part in name for part in parts):
             return found
     raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
 

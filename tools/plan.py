@@ -78,7 +78,7 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
             "endpoint": f"https://{name}.eks.mock",
             "certificateAuthority": {"data": "bW9jay1jYQ=="},
             "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.mock/id/{name}"}]}],
-            "vpcConfig": {**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-eks-{name}"},
+            "vpcConfig": {**args.inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{name}-cluster"},
         }
     elif type_token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         outputs["url"] = args.inputs.get("url", "")
@@ -86,6 +86,13 @@ def _mock_outputs(args: pulumi_mocks.MockResourceArgs) -> dict[str, Any]:
         outputs["nodeGroupName"] = f"{args.inputs.get('nodeGroupNamePrefix', '')}mock"
     elif type_token == "aws:ec2/launchTemplate:LaunchTemplate":
         outputs["latestVersion"] = 1
+    elif type_token == "aws:rds/instance:Instance":
+        outputs |= {
+            "address": f"{args.inputs.get('identifier', name)}.mock.rds.amazonaws.com",
+            "masterUserSecrets": [{"secretArn": f"arn:aws:secretsmanager:mock:secret:rds!db-{name}"}],
+        }
+    elif type_token == "aws:elasticache/replicationGroup:ReplicationGroup":
+        outputs["primaryEndpointAddress"] = f"master.{name}.mock.cache.amazonaws.com"
     elif type_token == "aws:kms/key:Key":
         outputs["keyId"] = f"{args.name}-key-id"
     elif type_token == "github:index/repository:Repository":

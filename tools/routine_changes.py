@@ -43,8 +43,13 @@ def one_more_service(root: Path) -> str:
         ports = [service["port"] for service in services if "port" in service]
         services.append({**template, "name": "search", "port": max(ports) + 1, "codeFrom": []})
 
+    def record(data: dict[str, Any]) -> None:
+        # The org stack's record of the repositories it creates and seeds (README, adopted repositories).
+        data["config"]["pyairtable-infra:github"]["seededRepositories"].append("pyairtable-search")
+
     _edit_yaml(root / "data" / "services.yaml", change)
-    return "catalog: a new service `search`"
+    _edit_yaml(root / "Pulumi.org.yaml", record)
+    return "catalog: a new service `search` (recorded in the org stack's seededRepositories)"
 
 
 def one_more_price(root: Path) -> str:

@@ -125,8 +125,6 @@ class Cluster(pulumi.ComponentResource):
     """Cluster name."""
     endpoint: pulumi.Output[str]
     """API server URL."""
-    security_group_id: pulumi.Output[str]
-    """The security group EKS puts on the control plane's ENIs: what reaches the private endpoint."""
     kubernetes_provider: kubernetes.Provider
     """The provider every Kubernetes resource of this cluster must use."""
     kubeconfig: pulumi.Output[str]
@@ -139,6 +137,9 @@ class Cluster(pulumi.ComponentResource):
     """The default StorageClass (gp3, encrypted)."""
     node_groups: NodeGroups
     """The nodes."""
+    cluster_security_group_id: pulumi.Output[str]
+    """The security group EKS creates for the cluster and attaches to managed nodes (so to every pod
+    on them): data stores admit it, and only it."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:cluster:Cluster", name, None, opts)
@@ -227,7 +228,7 @@ class Cluster(pulumi.ComponentResource):
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
-        self.security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.cluster_security_group_id = cluster.vpc_config.apply(lambda config: config.cluster_security_group_id or "")
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda authority: authority.data)

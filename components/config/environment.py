@@ -18,6 +18,7 @@ from components.config.common import (
     check_instance_type,
 )
 from components.cost.prices import UnpricedError, load_prices
+from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
 from components.delivery.settings import DeliverySettings
 from components.network.vpc import subnet_layout
 from components.registry.settings import EnvironmentRegistrySettings
@@ -186,6 +187,12 @@ class EnvironmentConfig(FrozenModel):
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
+    postgres: PostgresSettings
+    """The environment's PostgreSQL (components/datastores)."""
+    redis: RedisSettings
+    """The environment's Redis replication groups (components/datastores)."""
+    backups: BackupSettings
+    """AWS Backup of the environment's persistent volumes (components/datastores)."""
     registry: EnvironmentRegistrySettings
     """The pull-through cache of the organization's GHCR images and its token's expiry (components/registry)."""
 
@@ -315,6 +322,18 @@ class EnvironmentConfig(FrozenModel):
             subnet_layout(self.vpc_cidr, self.availability_zones)
         except ValueError as error:
             raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _datastore_floors(self) -> EnvironmentConfig:
+        check_floors(
+            self.environment,
+            postgres=self.postgres,
+            redis=self.redis,
+            backups=self.backups,
+            refresh_interval=self.secret_refresh_interval,
+            prometheus_storage_gib=self.prometheus_storage_gib,
+        )
         return self
 
     @model_validator(mode="after")

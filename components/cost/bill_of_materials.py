@@ -29,6 +29,7 @@ from components.cost.prices import (
     ReservedNodes,
     SpotNodes,
 )
+from components.datastores import counts as datastores
 from components.registry.cost import (
     ACTIONS_INCLUDED_MINUTES,
     CREDENTIAL_SECRETS_PER_ENVIRONMENT,
@@ -38,8 +39,9 @@ from components.registry.cost import (
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
-KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager")
-"""The customer-managed KMS keys of an environment: the EKS secrets envelope key and the Secrets Manager key."""
+KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", *datastores.DATASTORE_KMS_KEYS)
+"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager
+key and the data stores' key."""
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,9 @@ def monitoring_secret_names(config: EnvironmentConfig) -> tuple[str, ...]:
 
 
 def service_secret_count(catalog: Catalog) -> int:
-    """Secrets Manager secrets of the services: one per catalog secret of each deployable service."""
-    return sum(len(service.secrets) for service in catalog.deployable)
+    """Secrets Manager secrets of the services: what each deployable service owns (a shared secret is
+    its owner's; a key pair is two, private and public)."""
+    return sum(len(service.stored_secret_names) for service in catalog.deployable)
 
 
 def secret_count(config: EnvironmentConfig, catalog: Catalog) -> int:
@@ -185,28 +188,44 @@ class LineItem:
     """Where the quantity comes from (config keys, the catalog)."""
 
 
+GITHUB_ADD_ONS = {"secretProtection": "GitHub Secret Protection", "codeSecurity": "GitHub Code Security"}
+"""The line of each paid add-on of `github.addOns` (its price is `github.rates.<add-on>`)."""
+
+
+def active_committers(config: OrgConfig) -> int:
+    """Committers an add-on is billed for: every distinct configured person (an upper estimate;
+    GitHub counts those who pushed to a private repository in the last 90 days)."""
+    return len({login.casefold() for login in config.all_logins()})
+
+
 def org_items(config: OrgConfig) -> list[LineItem]:
-    """The org stack's bill of materials: the GitHub plan's seats and the container registry."""
+    """The org stack's bill of materials: the GitHub plan's seats (Enterprise seats included), the
+    paid add-ons per active committer, and the container registry."""
+    add_ons = [
+        LineItem(
+            GITHUB_ADD_ONS[add_on],
+            active_committers(config),
+            "committer-month",
+            Rate(add_on, scope="github", cite_notes=True),
+            f"github.addOns {add_on}; committers estimated as the distinct people of teams and owners",
+        )
+        for add_on in sorted(set(config.github.add_ons))
+    ]
     return [
         LineItem(
             f"GitHub {config.github_plan} plan",
             config.github_seats,
             "seat-month",
             GitHubSeat(config.github_plan),
-            f"githubPlan {config.github_plan}, githubSeats {config.github_seats}",
+            f"githubPlan {config.github_plan}, githubSeats {config.github_seats} (people and the registry "
+            f"machine user {config.registry.machine_user})",
         ),
+        *add_ons,
         LineItem(
             "GitHub Container Registry (ghcr.io)",
             1,
             "organization-month",
             Rate("containerRegistry", scope="github", cite_notes=True),
-        ),
-        LineItem(
-            "GitHub seat of the registry machine user",
-            1,
-            "seat-month",
-            GitHubSeat(config.github_plan),
-            f"registry.machineUser {config.registry.machine_user}: an org member, so a paid seat",
         ),
         LineItem(
             "GitHub Actions minutes publishing images",
@@ -294,6 +313,7 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             Rate("kmsKey"),
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
         ),
+        *_datastore_items(config, catalog),
         LineItem(
             "ECR pull-through cache storage",
             config.registry.cache.stored_gib,
@@ -319,6 +339,104 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
                 Rate("codebuildLinux", variant=config.delivery.runner_compute_type),
                 f"delivery.path codebuild, estimate from delivery.buildMinutesPerMonth; "
                 f"{config.delivery.runner_compute_type}, billed per minute, nothing while idle",
+            )
+        )
+    return items
+
+
+def _datastore_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineItem]:
+    """PostgreSQL (instance, Multi-AZ standby, storage, backups beyond the free allowance, Database
+    Insights), Redis (nodes, snapshots beyond the free one) and volume backups (docs/cost.md)."""
+    postgres, redis = config.postgres, config.redis
+    standby = datastores.postgres_standby_count(postgres)
+    storage = datastores.postgres_storage_gib(postgres)
+    items = [
+        LineItem(
+            "PostgreSQL instance",
+            1,
+            "instance-month",
+            Rate("rdsPostgresInstance", postgres.instance_class, hourly=True),
+            f"{postgres.instance_class}, PostgreSQL {postgres.engine_version}",
+        ),
+        LineItem(
+            "PostgreSQL storage (gp3)",
+            storage,
+            "GB-month",
+            Rate("rdsGp3Storage"),
+            "postgres.allocatedStorageGib; gp3 has no per-I/O charge (3,000 IOPS baseline included)",
+        ),
+    ]
+    if standby:
+        items += [
+            LineItem(
+                "PostgreSQL Multi-AZ standby",
+                standby,
+                "instance-month",
+                Rate("rdsPostgresInstance", postgres.instance_class, hourly=True),
+                "postgres.multiAz: a synchronous standby of the same class in another zone",
+            ),
+            LineItem(
+                "PostgreSQL Multi-AZ standby storage (gp3)",
+                standby * storage,
+                "GB-month",
+                Rate("rdsGp3Storage"),
+                "the standby's copy of the storage",
+            ),
+        ]
+    if postgres.backup_storage_gib:
+        items.append(
+            LineItem(
+                "PostgreSQL backups beyond the free allowance",
+                postgres.backup_storage_gib,
+                "GB-month",
+                Rate("rdsBackupStorage"),
+                f"estimate from postgres.backupStorageGib ({postgres.backup_retention_days} days of point-in-time "
+                "recovery; backups up to the provisioned storage are free)",
+            )
+        )
+    if postgres.database_insights == "advanced":
+        items.append(
+            LineItem(
+                "Database Insights (advanced)",
+                postgres.vcpus * (1 + standby),
+                "vCPU-month",
+                Rate("rdsDatabaseInsightsAdvanced", hourly=True),
+                "postgres.databaseInsights advanced; standard mode is free",
+            )
+        )
+    engine = "Valkey" if redis.engine == "valkey" else "Redis"
+    items.append(
+        LineItem(
+            f"{engine} nodes",
+            datastores.redis_node_count(redis, catalog),
+            "node-month",
+            Rate(f"elasticache{engine}Node", redis.node_type, hourly=True),
+            f"{len(datastores.redis_uses(catalog))} replication groups "
+            f"({', '.join(use.value for use in datastores.redis_uses(catalog))}) x redis.nodesPerGroup "
+            f"{redis.nodes_per_group} {redis.node_type}",
+        )
+    )
+    snapshot_gib = datastores.redis_snapshot_gib(redis, catalog)
+    if snapshot_gib:
+        items.append(
+            LineItem(
+                f"{engine} snapshots beyond the free one",
+                snapshot_gib,
+                "GB-month",
+                Rate("elasticacheSnapshotStorage"),
+                f"upper bound: full node memory for each of redis.snapshotRetentionDays "
+                f"{redis.snapshot_retention_days} - 1 days per group",
+            )
+        )
+    backup_gib = datastores.volume_backup_gib(config.backups)
+    if backup_gib:
+        items.append(
+            LineItem(
+                "volume backups (AWS Backup)",
+                backup_gib,
+                "GB-month",
+                Rate("backupEbsSnapshot"),
+                f"estimate from backups.volumeGibEstimate, kept backups.retentionDays {config.backups.retention_days}",
             )
         )
     return items

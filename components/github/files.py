@@ -1,8 +1,10 @@
 """The files the org stack seeds into each repository, rendered from the catalog (pure functions).
 
-`README.md` and `CLAUDE.md` are seeded once and then belong to the owning team; `CODEOWNERS` and
-`.github/workflows/ci.yml` stay managed here, and the reusable workflows under `github/workflows/`
-are copied into `pyairtable-infra/.github/workflows/`, where every `ci.yml` calls them.
+`README.md` and `CLAUDE.md` are seeded once and then belong to the owning team; `CODEOWNERS`,
+`.github/workflows/ci.yml` and (deployable services) `.github/workflows/release.yml` stay managed
+here. The reusable workflows under `github/workflows/` are copied into
+`pyairtable-infra/.github/workflows/`, where every `ci.yml` and `release.yml` calls them, and every
+file under `github/deploy/` (the service chart) into `pyairtable-infra/deploy/`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from components.shared.catalog import (
     CI_JOB,
     CONTAINER_PUBLISH_WORKFLOW,
+    ENVIRONMENTS,
     WORKFLOWS_DIR,
     Catalog,
     Kind,
@@ -30,9 +33,16 @@ DOCS_REPOSITORY = "pyairtable-docs"
 DEFAULT_BRANCH = "main"
 """Every repository's default branch (auto-init creates it; rulesets target `~DEFAULT_BRANCH`)."""
 CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
+RELEASE_WORKFLOW_PATH = ".github/workflows/release.yml"
 RELEASE_TAG_PATTERN = "v[0-9]+.[0-9]+.[0-9]+*"
 """Git tags that trigger a release build (a filter pattern; the tag rules refuse what is not semver)."""
-MANAGED_NOTICE = "Managed by pyairtable-infra (stack org, components/github_files.py): edits here are overwritten."
+DEPLOY_WORKFLOW = "deploy.yml"
+"""The reusable deploy workflow (`naming.DEPLOY_WORKFLOW_PATH` in pyairtable-infra)."""
+DEPLOY_SOURCE_DIR = PROJECT_ROOT / "github" / "deploy"
+"""Deploy assets (the service chart) seeded into pyairtable-infra under `deploy/`; absent: nothing seeded."""
+DEPLOY_READER_SECRET = "DEPLOY_READER_PRIVATE_KEY"
+"""Organization Actions secret (set by an owner, never by this program): the chart reader App's key."""
+MANAGED_NOTICE = "Managed by pyairtable-infra (stack org, components/github/files.py): edits here are overwritten."
 
 GO_STANDARDS = (
     "Go, formatted with gofmt and linted with golangci-lint (`ci / lint`).",
@@ -109,7 +119,7 @@ def render_readme(catalog: Catalog, service: Service) -> str:
         facts += [
             f"Image: `{service.image(catalog.organization)}`",
             f"Serves HTTP on port {service.port}, Prometheus metrics on `{service.metrics_path}`",
-            "Deploys to the GitHub environments dev, staging and prod (prod needs a devops review)",
+            "Deploys through `.github/workflows/release.yml` to dev, staging and prod (prod: devops only)",
         ]
     if service.code_from:
         facts.append("Code from: " + ", ".join(f"`{source}`" for source in service.code_from))
@@ -150,11 +160,18 @@ def render_claude(catalog: Catalog, service: Service) -> str:
 
 
 def render_codeowners(catalog: Catalog, service: Service, devops_team: str) -> str:
-    """CODEOWNERS: the owning team reviews everything; devops also owns CI and the CODEOWNERS file."""
+    """CODEOWNERS: the owning team reviews everything; devops alone owns the workflows and this file.
+
+    GitHub applies the last matching line, and a line's owners are any-of: listing the owning team
+    next to devops on `/.github/workflows/` would let the team alone approve its own deploy path.
+    """
     owner = f"@{catalog.organization}/{service.owner}"
     devops = f"@{catalog.organization}/{devops_team}"
-    pipeline_owners = owner if service.owner == devops_team else f"{owner} {devops}"
-    return f"# {MANAGED_NOTICE}\n* {owner}\n/.github/ {pipeline_owners}\n"
+    github_owners = owner if service.owner == devops_team else f"{owner} {devops}"
+    return (
+        f"# {MANAGED_NOTICE}\n* {owner}\n/.github/ {github_owners}\n"
+        f"/.github/workflows/ {devops}\n/.github/CODEOWNERS {devops}\n"
+    )
 
 
 def render_ci_workflow(catalog: Catalog, service: Service) -> str | None:
@@ -244,6 +261,57 @@ def embed_files(text: str, root: Path = PROJECT_ROOT) -> str:
     return EMBED_MARKER.sub(embedded, text)
 
 
+def render_release_workflow(catalog: Catalog, service: Service) -> str | None:
+    """`.github/workflows/release.yml`: the only way a deployable service reaches a cluster.
+
+    A manual dispatch on `main` hands an image digest to the devops-owned deploy workflow, whose
+    gate lets only devops release to prod; a push or a merge never deploys.
+    """
+    if not service.deploys:
+        return None
+    source = f"{catalog.organization}/{INFRA_REPOSITORY}/.github/workflows"
+    return (
+        f"# {MANAGED_NOTICE}\n"
+        "name: release\n\n"
+        "on:\n"
+        "  workflow_dispatch:\n"
+        "    inputs:\n"
+        "      environment:\n"
+        "        description: Where to deploy (prod only by devops, from main).\n"
+        "        type: choice\n"
+        f"        options: [{', '.join(ENVIRONMENTS)}]\n"
+        "        required: true\n"
+        "      digest:\n"
+        "        description: The image digest published by ci (sha256:...).\n"
+        "        type: string\n"
+        "        required: true\n\n"
+        "permissions: {}\n\n"
+        "jobs:\n"
+        "  release:\n"
+        f"    uses: {source}/{DEPLOY_WORKFLOW}@{DEFAULT_BRANCH}\n"
+        "    permissions:\n"
+        "      contents: read\n"
+        "      id-token: write # the deploy job's OIDC token for the service's deploy role\n"
+        "    with:\n"
+        "      environment: ${{ inputs.environment }}\n"
+        f"      service: {service.name}\n"
+        "      digest: ${{ inputs.digest }}\n"
+        "    secrets:\n"
+        f"      {DEPLOY_READER_SECRET}: ${{{{ secrets.{DEPLOY_READER_SECRET} }}}}\n"
+    )
+
+
+def deploy_files(directory: Path = DEPLOY_SOURCE_DIR) -> dict[str, str]:
+    """Every file under `github/deploy/`, by its path in pyairtable-infra (`deploy/<path>`)."""
+    if not directory.is_dir():
+        return {}
+    return {
+        f"deploy/{path.relative_to(directory).as_posix()}": path.read_text()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
 def reusable_workflow_files() -> dict[str, str]:
     """The workflows by their path in `pyairtable-infra` (`.github/workflows/<file>`), embeds resolved."""
     return {
@@ -269,9 +337,13 @@ def repository_files(
     dependabot = render_dependabot(service)
     if dependabot is not None and seed_team_files:
         files.append(SeededFile(DEPENDABOT_PATH, dependabot, team_owned=True))
-    ci = render_ci_workflow(catalog, service)
-    if ci is not None:
-        files.append(SeededFile(CI_WORKFLOW_PATH, ci, team_owned=False))
+    for path, text in (
+        (CI_WORKFLOW_PATH, render_ci_workflow(catalog, service)),
+        (RELEASE_WORKFLOW_PATH, render_release_workflow(catalog, service)),
+    ):
+        if text is not None:
+            files.append(SeededFile(path, text, team_owned=False))
     if service.repository == INFRA_REPOSITORY:
-        files += [SeededFile(path, text, team_owned=False) for path, text in reusable_workflow_files().items()]
+        managed = {**reusable_workflow_files(), **deploy_files()}
+        files += [SeededFile(path, text, team_owned=False) for path, text in managed.items()]
     return tuple(files)

@@ -1,60 +1,38 @@
 """One repository of the catalog on GitHub: the repository, team access, default-branch protection,
-seeded files, and the deploy environments with their variables.
+seeded files, its GitHub environments with their variables, and its OIDC subject template.
 
-Nothing here can delete code: repositories are `protect`ed and archived (not deleted) on destroy.
+Nothing here can delete code: repositories are `protect`ed and archived (not deleted) on destroy,
+and the files seeded for the team are retained when they leave the program.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 import pulumi_github as github
 
-from components.config.environment import EnvironmentConfig
 from components.config.org import BranchProtection
 from components.github.files import DEFAULT_BRANCH, SeededFile
-from components.shared.catalog import ENVIRONMENTS, Service
-from components.shared.naming import cached_registry_path, cluster_name, deploy_role_arn
+from components.github.prod_gate import GitHubEnvironment
+from components.github.settings import OidcSubject
+from components.shared.catalog import Service
+from components.shared.naming import OIDC_SUBJECT_CLAIM_KEYS
 
 GITHUB_ACTIONS_APP_ID = 15368
 """The GitHub Actions app: required checks must come from it, so no other app can fake a green check."""
-PROTECTED_ENVIRONMENTS = ("staging", "prod")
-"""Environments that deploy only from the default branch (dev also takes feature branches)."""
-REVIEWED_ENVIRONMENT = "prod"
-"""The environment whose deployments the devops team approves."""
 
 
 def team_permissions(service: Service, teams: Mapping[str, object], devops_team: str) -> dict[str, str]:
-    """Each team's permission on a repository: admin for devops, maintain for the owner, read (pull) else."""
-    permissions = {}
-    for slug in sorted(teams):
-        if slug == devops_team:
-            permissions[slug] = "admin"
-        elif slug == service.owner:
-            permissions[slug] = "maintain"
-        else:
-            permissions[slug] = "pull"
-    return permissions
+    """Each team's permission: maintain for the owner and for devops, read (pull) for every other team.
 
-
-def deploy_variables(environments: Mapping[str, EnvironmentConfig], organization: str) -> dict[str, dict[str, str]]:
-    """The Actions variables of each GitHub environment, derived from that environment stack's config.
-
-    The environment stacks create the cluster and the deploy role under the same names
-    (`components.shared.naming`), so neither side types them.
+    Devops reviews, approves and dispatches releases, which `maintain` covers; `admin` would let it
+    edit rulesets and environments, which only the automation App changes (custom roles in between
+    need Enterprise). With base permission `none`, these grants are all the access members have.
     """
-    return {
-        environment: {
-            "AWS_REGION": config.aws_region,
-            "EKS_CLUSTER_NAME": cluster_name(environment),
-            "AWS_DEPLOY_ROLE_ARN": deploy_role_arn(config.aws_account_id, environment),
-            # Deploys reference `<IMAGE_REGISTRY>/<service>@<digest>`: the environment's pull-through cache.
-            "IMAGE_REGISTRY": cached_registry_path(config.aws_account_id, config.aws_region, organization),
-        }
-        for environment, config in environments.items()
-    }
+    return {slug: "maintain" if slug in (devops_team, service.owner) else "pull" for slug in sorted(teams)}
 
 
 @dataclass(frozen=True)
@@ -64,27 +42,43 @@ class GitHubRepositoryArgs:
     service: Service
     """The catalog entry of the repository."""
     files: tuple[SeededFile, ...]
-    """Files committed to the default branch (`github_files.repository_files`)."""
+    """Files committed to the default branch (`files.repository_files`)."""
     team_ids: Mapping[str, pulumi.Input[str]]
     """Numeric id of every team, by slug."""
     devops_team: str
-    """Slug of the team that administers every repository and approves prod deployments."""
+    """Slug of the team that owns the pipelines and gates prod."""
     branch_protection: BranchProtection
-    """Rulesets, or classic branch protection where rulesets are not available on the plan."""
+    """Rulesets, or classic branch protection (config refuses classic where the App could not commit)."""
+    organization_rulesets: bool
+    """Protect the default branch with an organization ruleset targeting this repository (Enterprise)."""
+    bypass_app_id: int
+    """The automation GitHub App: the only actor that may bypass the default branch's protection."""
     import_existing: bool
     """The repository already exists: adopt it with Pulumi's import instead of creating it."""
-    environment_variables: Mapping[str, Mapping[str, str]]
-    """Actions variables by GitHub environment (used only when the service deploys)."""
+    secret_scanning: bool
+    """Enable GitHub secret scanning and push protection on this repository (adopted ones included)."""
+    environments: tuple[GitHubEnvironment, ...]
+    """GitHub environments with their branch policies, reviewers and variables."""
+    oidc_subject: OidcSubject | None
+    """The `sub` format of this repository's OIDC tokens; None: leave GitHub's default untouched."""
+    share_workflows: bool
+    """Let every repository of the organization call this repository's reusable workflows."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Declared first: the organization's settings, and the sharing of the reusable workflows."""
 
 
 class GitHubRepository(pulumi.ComponentResource):
     """A catalog repository with its team access, default-branch protection, files and environments."""
+
+    workflow_access: github.ActionsRepositoryAccessLevel | None
+    """The sharing of this repository's reusable workflows with the organization (None: not shared)."""
 
     def __init__(self, name: str, args: GitHubRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:github:Repository", name, None, opts)
         service = args.service
         child = pulumi.ResourceOptions(parent=self)
 
+        enabled = github.RepositorySecurityAndAnalysisSecretScanningArgs(status="enabled")
         self.repository = github.Repository(
             f"{name}-repository",
             name=service.repository,
@@ -99,16 +93,44 @@ class GitHubRepository(pulumi.ComponentResource):
             delete_branch_on_merge=True,
             vulnerability_alerts=True,
             web_commit_signoff_required=True,
+            # Declared per repository (the organization's flags reach only new repositories), so
+            # adopted repositories get scanning too; config refuses it where the plan lacks it.
+            security_and_analysis=github.RepositorySecurityAndAnalysisArgs(
+                secret_scanning=enabled,
+                secret_scanning_push_protection=github.RepositorySecurityAndAnalysisSecretScanningPushProtectionArgs(
+                    status="enabled"
+                ),
+            )
+            if args.secret_scanning
+            else None,
             # auto_init only acts on creation; an adopted repository already has its history, and
             # declaring it would make the import's inputs differ from what GitHub reports.
             auto_init=None if args.import_existing else True,
             # A destroy archives the repository instead of deleting it, and `protect` refuses even that.
             archive_on_destroy=True,
             opts=pulumi.ResourceOptions(
-                parent=self, protect=True, import_=service.repository if args.import_existing else None
+                parent=self,
+                protect=True,
+                import_=service.repository if args.import_existing else None,
+                depends_on=list(args.depends_on),
             ),
         )
         repository_name = self.repository.name
+
+        self.workflow_access = (
+            github.ActionsRepositoryAccessLevel(
+                f"{name}-workflow-access",
+                repository=repository_name,
+                access_level="organization",
+                opts=child,
+            )
+            if args.share_workflows
+            else None
+        )
+        # The required checks run this repository's or the shared reusable workflows: protect the
+        # branch only once they can run, or every merge would wait on a check that never starts.
+        protection_dependencies = [*args.depends_on, *([self.workflow_access] if self.workflow_access else [])]
+        after_sharing = pulumi.ResourceOptions(parent=self, depends_on=protection_dependencies)
 
         for slug, permission in team_permissions(service, args.team_ids, args.devops_team).items():
             github.TeamRepository(
@@ -119,10 +141,37 @@ class GitHubRepository(pulumi.ComponentResource):
                 opts=child,
             )
 
-        if args.branch_protection is BranchProtection.RULESETS:
-            self._ruleset(name, service, repository_name, child)
+        if args.branch_protection is BranchProtection.CLASSIC:
+            self._classic_protection(name, service, after_sharing)
+        elif args.organization_rulesets:
+            github.OrganizationRuleset(
+                f"{name}-organization-ruleset",
+                name=f"{service.repository}-default-branch",
+                target="branch",
+                enforcement="active",
+                conditions=cast(
+                    Any,
+                    {
+                        "ref_name": {"includes": ["~DEFAULT_BRANCH"], "excludes": []},
+                        "repository_name": {"includes": [service.repository], "excludes": []},
+                    },
+                ),
+                bypass_actors=cast(Any, self._bypass_actors(args)),
+                rules=cast(Any, self._rules(service)),
+                opts=after_sharing,
+            )
         else:
-            self._classic_protection(name, service, child)
+            github.RepositoryRuleset(
+                f"{name}-ruleset",
+                name="default-branch",
+                repository=repository_name,
+                target="branch",
+                enforcement="active",
+                conditions=cast(Any, {"ref_name": {"includes": ["~DEFAULT_BRANCH"], "excludes": []}}),
+                bypass_actors=cast(Any, self._bypass_actors(args)),
+                rules=cast(Any, self._rules(service)),
+                opts=after_sharing,
+            )
 
         for seeded in args.files:
             github.RepositoryFile(
@@ -134,63 +183,64 @@ class GitHubRepository(pulumi.ComponentResource):
                 commit_message=f"chore: {'seed' if seeded.team_owned else 'update'} {seeded.path} (pyairtable-infra)",
                 # A new repository's auto-init README is replaced; managed files replace whatever is there.
                 overwrite_on_create=True,
-                # Seeded once: after that the team owns the text, and a catalog change never reverts it.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["content"] if seeded.team_owned else None),
+                # Seeded once: after that the team owns the text; a catalog change never reverts it,
+                # and a config change that drops the file from the program leaves it in the repository.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    ignore_changes=["content"] if seeded.team_owned else None,
+                    retain_on_delete=seeded.team_owned,
+                ),
             )
 
-        if service.deploys:
-            self._environments(name, repository_name, args, child)
+        if args.oidc_subject is not None:
+            pinned = args.oidc_subject is OidcSubject.PINNED
+            github.ActionsRepositoryOidcSubjectClaimCustomizationTemplate(
+                f"{name}-oidc-subject",
+                repository=repository_name,
+                # The organization template reaches no existing repository: each opts in here.
+                use_default=not pinned,
+                include_claim_keys=list(OIDC_SUBJECT_CLAIM_KEYS) if pinned else None,
+                opts=child,
+            )
+
+        self._environments(name, repository_name, args, child)
 
         self.url = self.repository.html_url
         self.register_outputs({"url": self.url, "name": repository_name})
 
-    def _ruleset(
-        self, name: str, service: Service, repository_name: pulumi.Output[str], child: pulumi.ResourceOptions
-    ) -> None:
-        checks = (
-            github.RepositoryRulesetRulesRequiredStatusChecksArgs(
-                required_checks=[
-                    github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(
-                        context=check, integration_id=GITHUB_ACTIONS_APP_ID
-                    )
+    @staticmethod
+    def _bypass_actors(args: GitHubRepositoryArgs) -> list[dict[str, Any]]:
+        # Only the automation App, which commits the managed files; no admin, team or role.
+        return [{"actor_type": "Integration", "actor_id": args.bypass_app_id, "bypass_mode": "always"}]
+
+    @staticmethod
+    def _rules(service: Service) -> dict[str, Any]:
+        """The default branch's rules, in the shape both repository and organization rulesets take."""
+        rules: dict[str, Any] = {
+            "pull_request": {
+                "required_approving_review_count": service.required_approvals,
+                "dismiss_stale_reviews_on_push": True,
+                "require_code_owner_review": True,
+                # Whoever pushed last cannot be the approval: no one approves their own last change.
+                "require_last_push_approval": True,
+                "required_review_thread_resolution": True,
+                "allowed_merge_methods": ["squash"],
+            },
+            "non_fast_forward": True,
+            "deletion": True,
+            "required_linear_history": True,
+        }
+        if service.required_status_checks:
+            rules["required_status_checks"] = {
+                "required_checks": [
+                    {"context": check, "integration_id": GITHUB_ACTIONS_APP_ID}
                     for check in service.required_status_checks
                 ],
-                strict_required_status_checks_policy=True,
-            )
-            if service.required_status_checks
-            else None
-        )
-        github.RepositoryRuleset(
-            f"{name}-ruleset",
-            name="default-branch",
-            repository=repository_name,
-            target="branch",
-            enforcement="active",
-            conditions=github.RepositoryRulesetConditionsArgs(
-                ref_name=github.RepositoryRulesetConditionsRefNameArgs(includes=["~DEFAULT_BRANCH"], excludes=[])
-            ),
-            # The org stack commits the managed files (CODEOWNERS, ci.yml) straight to the default
-            # branch as an organization admin; GitHub records every bypass in the audit log.
-            bypass_actors=[
-                github.RepositoryRulesetBypassActorArgs(actor_type="OrganizationAdmin", bypass_mode="always")
-            ],
-            rules=github.RepositoryRulesetRulesArgs(
-                pull_request=github.RepositoryRulesetRulesPullRequestArgs(
-                    required_approving_review_count=service.required_approvals,
-                    dismiss_stale_reviews_on_push=True,
-                    require_code_owner_review=True,
-                    required_review_thread_resolution=True,
-                    allowed_merge_methods=["squash"],
-                ),
-                required_status_checks=checks,
-                non_fast_forward=True,
-                deletion=True,
-                required_linear_history=True,
-            ),
-            opts=child,
-        )
+                "strict_required_status_checks_policy": True,
+            }
+        return rules
 
-    def _classic_protection(self, name: str, service: Service, child: pulumi.ResourceOptions) -> None:
+    def _classic_protection(self, name: str, service: Service, opts: pulumi.ResourceOptions) -> None:
         github.BranchProtection(
             f"{name}-branch-protection",
             repository_id=self.repository.node_id,
@@ -200,6 +250,7 @@ class GitHubRepository(pulumi.ComponentResource):
                     required_approving_review_count=service.required_approvals,
                     dismiss_stale_reviews=True,
                     require_code_owner_reviews=True,
+                    require_last_push_approval=True,
                 )
             ],
             required_status_checks=[
@@ -213,45 +264,43 @@ class GitHubRepository(pulumi.ComponentResource):
             allows_force_pushes=False,
             allows_deletions=False,
             require_conversation_resolution=True,
-            # Admins (the org stack's identity) may push the managed files; everyone else needs a PR.
-            enforce_admins=False,
-            opts=child,
+            # Admins are held to the rules too (config refuses classic where that blocks the App).
+            enforce_admins=True,
+            opts=opts,
         )
 
     def _environments(
         self, name: str, repository_name: pulumi.Output[str], args: GitHubRepositoryArgs, child: pulumi.ResourceOptions
     ) -> None:
         devops_team_id = pulumi.Output.from_input(args.team_ids[args.devops_team]).apply(int)
-        for environment in ENVIRONMENTS:
-            protected = environment in PROTECTED_ENVIRONMENTS
-            reviewed = environment == REVIEWED_ENVIRONMENT
+        for environment in args.environments:
+            reviewed = environment.required_reviewers
             github_environment = github.RepositoryEnvironment(
-                f"{name}-environment-{environment}",
+                f"{name}-environment-{environment.name}",
                 repository=repository_name,
-                environment=environment,
+                environment=environment.name,
                 reviewers=[github.RepositoryEnvironmentReviewerArgs(teams=[devops_team_id])] if reviewed else None,
                 prevent_self_review=True if reviewed else None,
                 can_admins_bypass=False if reviewed else None,
-                # A custom policy naming the default branch, not "protected branches": GitHub lets every
+                # A custom policy naming the branches, not "protected branches": GitHub lets every
                 # branch deploy under that setting when no classic protection rule exists (rulesets).
                 deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                     protected_branches=False, custom_branch_policies=True
-                )
-                if protected
-                else None,
+                ),
                 opts=child,
             )
-            if protected:
+            for pattern in environment.branch_patterns:
                 github.RepositoryEnvironmentDeploymentPolicy(
-                    f"{name}-environment-{environment}-branch",
+                    f"{name}-environment-{environment.name}-branch"
+                    + ("" if pattern == DEFAULT_BRANCH else f"-{pattern.replace('/', '-').replace('*', 'any')}"),
                     repository=repository_name,
                     environment=github_environment.environment,
-                    branch_pattern=DEFAULT_BRANCH,
+                    branch_pattern=pattern,
                     opts=child,
                 )
-            for variable, value in sorted(args.environment_variables[environment].items()):
+            for variable, value in sorted(environment.variables.items()):
                 github.ActionsEnvironmentVariable(
-                    f"{name}-environment-{environment}-{variable.lower().replace('_', '-')}",
+                    f"{name}-environment-{environment.name}-{variable.lower().replace('_', '-')}",
                     repository=repository_name,
                     environment=github_environment.environment,
                     variable_name=variable,

@@ -10,6 +10,17 @@ created without any value and the program never writes one: a person sets it, `p
 overwrites it. One `ExternalSecret` per service syncs its secrets into the Kubernetes Secret
 `<service>-secrets` in its namespace; the monitoring stack's Grafana admin login and Alertmanager
 receiver URLs are synced into the `monitoring` namespace the same way.
+
+The catalog's secret semantics (README "Secrets"):
+- a *store login* (`store: postgres|redis`) is one JSON secret with host, port, database, user and
+  password (`components.datastores.connections`); the program writes only its first version and
+  Secrets Manager rotation (`components.datastores.rotation`) owns every later one, changing the
+  server and the secret together, so the program never rotates it and never overwrites it;
+- a *key pair* stores the private key at its own path and the public key at `<path>-public`; a
+  `shared` secret of another service reads the public key only;
+- a *key ring* stores numbered keys `{"current": "vN", "keys": {"v1": ..., "vN": ...}}`; its keys are
+  never replaced (no rotation keeper, protected in prod), a new key is added by raising `keyVersions`;
+- a `fixed` password gets one random value that no rotation replaces.
 """
 
 from __future__ import annotations
@@ -18,17 +29,28 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 import pulumi_random as random
+import pulumi_tls as tls
 import pulumiverse_time as time
 
 from components.config.environment import EnvironmentConfig
+from components.datastores.connections import KEYS, StoreConnection, key_prefix
 from components.secrets.operator import API_VERSION, ExternalSecretsOperator
-from components.shared.catalog import Catalog, SecretSource, secret_prefix
+from components.shared.catalog import (
+    PUBLIC_KEY_SUFFIX,
+    Catalog,
+    SecretKind,
+    SecretSource,
+    SecretStore,
+    Service,
+    ServiceSecret,
+    secret_prefix,
+)
 from components.shared.errors import ConfigError
 from components.shared.kms import rotating_key
 from components.shared.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, cluster_name
@@ -37,6 +59,8 @@ GRAFANA_ADMIN_USER = "pyairtable-admin"
 """Grafana's admin login: not the chart's default `admin`, so a guess needs both halves."""
 PASSWORD_LENGTH = 48
 """Random values: 48 letters and digits, about 285 bits, at least 32 characters as policy demands."""
+KEY_PAIR_ALGORITHM = ("ECDSA", "P256")
+"""JWTs signed ES256: an ECDSA P-256 key pair (supported by the Go and Python JWT libraries)."""
 SECRET_VERSIONS_ANNOTATION = "pyairtable.io/secret-versions"
 """Annotation on an ExternalSecret that changes with its generated secrets' versions: ESO re-syncs
 an ExternalSecret at once when its annotations change, instead of at the next refresh interval."""
@@ -108,6 +132,8 @@ class ServiceSecretsArgs:
     """ESO on the cluster: its release installs the CRDs, its ClusterSecretStore is read through."""
     protect: bool = False
     """Protect every Secrets Manager secret from deletion by a diff (prod: they hold values people set)."""
+    connections: Mapping[tuple[str, SecretStore], StoreConnection] = field(default_factory=dict)
+    """Each store login's server coordinates, by (service name, store); one per catalog store secret."""
 
 
 @dataclass(frozen=True)
@@ -149,27 +175,39 @@ class ServiceSecrets(pulumi.ComponentResource):
         self._random_options = pulumi.ResourceOptions(
             parent=self, provider=random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
         )
+        self._tls_options = pulumi.ResourceOptions(
+            parent=self, provider=tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self))
+        )
+
+        self.store_secrets: dict[tuple[str, SecretStore], _StoredSecret] = {}
+        self._by_path: dict[str, _StoredSecret] = {}
+        entries: dict[str, list[tuple[str, dict[str, str], _StoredSecret]]] = {}
+        services = [service for service in args.catalog.deployable if service.secrets]
+        for service in services:
+            entries[service.name] = []
+            for secret in service.secrets:
+                if secret.source is not SecretSource.SHARED:
+                    entries[service.name] += self._declare(service, secret)
+        # Shared secrets read what their owner declared above, wherever it sits in the catalog.
+        for service in services:
+            for secret in service.secrets:
+                if secret.source is SecretSource.SHARED:
+                    owner, owner_secret = args.catalog.shared_source(secret)
+                    path = owner.secret_path(config.environment, owner_secret)
+                    if owner_secret.kind is SecretKind.KEY_PAIR:
+                        path += PUBLIC_KEY_SUFFIX
+                    entries[service.name].append((secret.name, {"key": path}, self._by_path[path]))
 
         self.kubernetes_secret_names = {}
-        for service in args.catalog.deployable:
-            if not service.secrets:
-                continue
-            stored = {
-                secret.name: self._store(
-                    f"{service.name}-{secret.name}",
-                    service.secret_path(config.environment, secret),
-                    secret.description,
-                    secret.source,
-                )
-                for secret in service.secrets
-            }
+        for service in services:
             target = f"{service.name}-secrets"
+            stored = list({id(item): item for _, _, item in entries[service.name]}.values())
             self._sync(
                 f"{service.name}-sync",
                 args.namespaces[service.namespace],
                 target,
-                [(key, {"key": item.path}) for key, item in stored.items()],
-                list(stored.values()),
+                [(key, remote) for key, remote, _ in entries[service.name]],
+                stored,
             )
             self.kubernetes_secret_names[service.name] = target
 
@@ -222,13 +260,39 @@ class ServiceSecrets(pulumi.ComponentResource):
             }
         )
 
-    def _store(
-        self, suffix: str, path: str, description: str, source: SecretSource, json_user: str | None = None
-    ) -> _StoredSecret:
-        """One Secrets Manager secret; a generated one also gets a rotating random value.
+    def _declare(self, service: Service, secret: ServiceSecret) -> list[tuple[str, dict[str, str], _StoredSecret]]:
+        """One catalog secret of a service by its semantics; returns its ExternalSecret entries (key, remote ref)."""
+        environment = self._args.config.environment
+        path = check_secret_path(environment, service.secret_path(environment, secret))
+        suffix = f"{service.name}-{secret.name}"
+        if secret.store is not None:
+            stored = self._store_login(suffix, path, secret, self._connection(service, secret.store))
+            self.store_secrets[(service.name, secret.store)] = stored
+            prefix = key_prefix(secret.name)
+            return [
+                (f"{prefix}-{key}", {"key": path, "property": prop}, stored) for key, prop in KEYS[secret.store].items()
+            ]
+        if secret.kind is SecretKind.KEY_PAIR:
+            private, public = self._key_pair(suffix, path, secret.description)
+            return [
+                (secret.name, {"key": path}, private),
+                (f"{secret.name}{PUBLIC_KEY_SUFFIX}", {"key": public.path}, public),
+            ]
+        if secret.kind is SecretKind.KEY_RING:
+            return [(secret.name, {"key": path}, self._key_ring(suffix, path, secret))]
+        stored = self._store(suffix, path, secret.description, secret.source, rotates=secret.rotates)
+        return [(secret.name, {"key": path}, stored)]
 
-        With `json_user`, the value is a JSON login `{"admin-user": json_user, "admin-password": <random>}`.
-        """
+    def _connection(self, service: Service, store: SecretStore) -> StoreConnection:
+        try:
+            return self._args.connections[(service.name, store)]
+        except KeyError:
+            raise ConfigError(
+                f"stack {self._args.config.environment!r}: service {service.name!r} logs in to {store.value}, "
+                "but no data store declares its login"
+            ) from None
+
+    def _secret(self, suffix: str, path: str, description: str, source: SecretSource) -> aws.secretsmanager.Secret:
         config = self._args.config
         secret = aws.secretsmanager.Secret(
             f"{self._name}-{suffix}",
@@ -239,13 +303,36 @@ class ServiceSecrets(pulumi.ComponentResource):
             tags={"SecretSource": source.value},
             opts=pulumi.ResourceOptions.merge(self._aws_options, pulumi.ResourceOptions(protect=self._args.protect)),
         )
-        if source is SecretSource.SUPPLIED:
-            # No SecretVersion at all: the value a person sets is never in the program's state.
-            return _StoredSecret(path, secret, None)
-        rotation = time.Rotating(
-            f"{self._name}-{suffix}-rotation", rotation_days=config.secret_rotation_days, opts=self._time_options
+        self._by_path[path] = _StoredSecret(path, secret, None)
+        return secret
+
+    def _write_version(
+        self,
+        suffix: str,
+        path: str,
+        secret: aws.secretsmanager.Secret,
+        value: pulumi.Input[str],
+        options: pulumi.ResourceOptions | None = None,
+    ) -> _StoredSecret:
+        version = aws.secretsmanager.SecretVersion(
+            f"{self._name}-{suffix}-version",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            # A new value replaces this version. Deleting the old one would strip its AWSPREVIOUS label;
+            # retained, Secrets Manager keeps it as the previous value until the next change.
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions.merge(self._aws_options, pulumi.ResourceOptions(retain_on_delete=True)),
+                options,
+            ),
         )
-        password = random.RandomPassword(
+        stored = _StoredSecret(path, secret, version)
+        self._by_path[path] = stored
+        return stored
+
+    def _random(
+        self, suffix: str, keepers: Mapping[str, pulumi.Input[str]] | None = None, protect: bool = False
+    ) -> random.RandomPassword:
+        return random.RandomPassword(
             f"{self._name}-{suffix}-value",
             length=PASSWORD_LENGTH,
             # Letters and digits only: safe unquoted in database URLs, Redis AUTH, env vars and shells.
@@ -253,21 +340,86 @@ class ServiceSecrets(pulumi.ComponentResource):
             min_lower=1,
             min_upper=1,
             min_numeric=1,
-            keepers={"rotation": rotation.rfc3339},
-            opts=self._random_options,
+            keepers=keepers,
+            opts=pulumi.ResourceOptions.merge(self._random_options, pulumi.ResourceOptions(protect=protect)),
         )
+
+    def _store_login(self, suffix: str, path: str, secret: ServiceSecret, connection: StoreConnection) -> _StoredSecret:
+        """A data-store login: the first JSON version only; Secrets Manager rotation writes all later ones."""
+        stored = self._secret(suffix, path, secret.description, secret.source)
+        value: dict[str, pulumi.Input[str | int]] = dict(connection.details)
+        if connection.initial_password:
+            # No rotation keeper: after the first version the password is rotation's, never Pulumi's.
+            value["password"] = self._random(suffix).result
+        return self._write_version(
+            suffix,
+            path,
+            stored,
+            pulumi.Output.json_dumps(value),
+            # Rotation writes every later version; the program never overwrites or reverts them.
+            pulumi.ResourceOptions(ignore_changes=["secretString"], depends_on=list(connection.ready)),
+        )
+
+    def _key_pair(self, suffix: str, path: str, description: str) -> tuple[_StoredSecret, _StoredSecret]:
+        """A signing key pair: the private key at `path`, the public key at `path-public`."""
+        algorithm, curve = KEY_PAIR_ALGORITHM
+        key = tls.PrivateKey(
+            f"{self._name}-{suffix}-key",
+            algorithm=algorithm,
+            ecdsa_curve=curve,
+            opts=pulumi.ResourceOptions.merge(self._tls_options, pulumi.ResourceOptions(protect=self._args.protect)),
+        )
+        private = self._write_version(
+            suffix, path, self._secret(suffix, path, description, SecretSource.GENERATED), key.private_key_pem
+        )
+        public_path = f"{path}{PUBLIC_KEY_SUFFIX}"
+        public_suffix = f"{suffix}{PUBLIC_KEY_SUFFIX}"
+        public_secret = self._secret(
+            public_suffix, public_path, f"Public key of: {description}", SecretSource.GENERATED
+        )
+        public = self._write_version(public_suffix, public_path, public_secret, key.public_key_pem)
+        return private, public
+
+    def _key_ring(self, suffix: str, path: str, secret: ServiceSecret) -> _StoredSecret:
+        """Numbered keys `v1..vN`; the newest is current, every older one stays readable."""
+        keys = {
+            f"v{number}": self._random(f"{suffix}-v{number}", protect=self._args.protect).result
+            for number in range(1, secret.key_versions + 1)
+        }
+        ring = pulumi.Output.json_dumps({"current": f"v{secret.key_versions}", "keys": keys})
+        stored = self._secret(suffix, path, secret.description, secret.source)
+        return self._write_version(suffix, path, stored, ring)
+
+    def _store(
+        self,
+        suffix: str,
+        path: str,
+        description: str,
+        source: SecretSource,
+        *,
+        json_user: str | None = None,
+        rotates: bool = True,
+    ) -> _StoredSecret:
+        """One Secrets Manager secret; a generated one also gets a random value, rotating unless `fixed`.
+
+        With `json_user`, the value is a JSON login `{"admin-user": json_user, "admin-password": <random>}`.
+        """
+        config = self._args.config
+        secret = self._secret(suffix, path, description, source)
+        if source is SecretSource.SUPPLIED:
+            # No SecretVersion at all: the value a person sets is never in the program's state.
+            return self._by_path[path]
+        keepers = None
+        if rotates:
+            rotation = time.Rotating(
+                f"{self._name}-{suffix}-rotation", rotation_days=config.secret_rotation_days, opts=self._time_options
+            )
+            keepers = {"rotation": rotation.rfc3339}
+        password = self._random(suffix, keepers)
         value: pulumi.Input[str] = password.result
         if json_user is not None:
             value = pulumi.Output.json_dumps({"admin-user": json_user, "admin-password": password.result})
-        version = aws.secretsmanager.SecretVersion(
-            f"{self._name}-{suffix}-version",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(value),
-            # A rotation replaces this version. Deleting the old one would strip its AWSPREVIOUS label;
-            # retained, Secrets Manager keeps it as the previous value until the next rotation.
-            opts=pulumi.ResourceOptions.merge(self._aws_options, pulumi.ResourceOptions(retain_on_delete=True)),
-        )
-        return _StoredSecret(path, secret, version)
+        return self._write_version(suffix, path, secret, value)
 
     def _sync(
         self,

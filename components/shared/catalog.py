@@ -64,6 +64,51 @@ class SecretSource(StrEnum):
     """Random, generated and rotated by the program."""
     SUPPLIED = "supplied"
     """Set by a person in Secrets Manager; the program creates the secret empty and never overwrites it."""
+    SHARED = "shared"
+    """Read from another service's generated secret (`from`): one value, several readers."""
+
+
+class SecretKind(StrEnum):
+    """What a generated secret's value is."""
+
+    PASSWORD = "password"
+    """One random value."""
+    KEY_PAIR = "keyPair"
+    """An asymmetric key pair: its owner reads the private key, services sharing it the public key."""
+    KEY_RING = "keyRing"
+    """Numbered keys; old versions stay readable, a new key is added, never swapped in by replacement."""
+
+
+class SecretStore(StrEnum):
+    """The data store a secret logs in to: the service gets a database (or cache user) of its own."""
+
+    POSTGRES = "postgres"
+    REDIS = "redis"
+
+
+class RedisUse(StrEnum):
+    """How a service uses Redis; uses that need different `maxmemory-policy` get separate replication groups."""
+
+    CACHE = "cache"
+    """Disposable data with a bound (responses, rate-limit counters): evict least recently used keys."""
+    DURABLE = "durable"
+    """Data that must not silently vanish (job queues, sessions): refuse writes when full instead."""
+
+
+PUBLIC_KEY_SUFFIX = "-public"
+"""A key pair's public key is its own secret `<name>-public`: readers never get a path to the private key."""
+
+MAXMEMORY_POLICY = {RedisUse.CACHE: "allkeys-lru", RedisUse.DURABLE: "noeviction"}
+"""The `maxmemory-policy` of each Redis use; a cache evicting a queue's jobs is why they cannot share."""
+
+
+class Rotation(StrEnum):
+    """Whether a generated secret gets new values."""
+
+    ROTATING = "rotating"
+    """Replaced every rotation period (a store secret: by Secrets Manager rotation, server and secret together)."""
+    FIXED = "fixed"
+    """Never replaced; the catalog states why (`reason`)."""
 
 
 class _Frozen(BaseModel):
@@ -71,11 +116,63 @@ class _Frozen(BaseModel):
 
 
 class ServiceSecret(_Frozen):
-    """A secret a service needs at run time."""
+    """A secret a service needs at run time, and its semantics (kind, store, rotation, sharing)."""
 
     name: Annotated[str, Field(pattern=_DNS_LABEL, max_length=63)]
     source: SecretSource
     description: str
+    kind: SecretKind = SecretKind.PASSWORD
+    """What a generated value is (password, key pair, key ring)."""
+    store: SecretStore | None = None
+    """The data store this password logs in to; the service then gets its own database or cache user."""
+    use: RedisUse | None = None
+    """How the service uses Redis (store `redis` only): picks the replication group and its eviction policy."""
+    rotation: Rotation | None = None
+    """Generated secrets only; default `rotating` for passwords. Key pairs and key rings are `fixed`."""
+    reason: str | None = None
+    """Why a `fixed` secret never rotates (required with `fixed`)."""
+    shared_from: Annotated[str | None, Field(alias="from", pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")] = None
+    """`<service>/<secret>` whose value a `shared` secret reads (the public key of a key pair)."""
+    key_versions: Annotated[int, Field(alias="keyVersions", ge=1)] = 1
+    """Keys of a key ring: adding one appends a key (the newest is current), the older ones stay."""
+
+    @model_validator(mode="after")
+    def _semantics(self) -> ServiceSecret:
+        generated = self.source is SecretSource.GENERATED
+        if self.source is SecretSource.SHARED and self.shared_from is None:
+            raise ValueError(f"secret {self.name!r} is shared, so it needs `from: <service>/<secret>`")
+        if self.source is not SecretSource.SHARED and self.shared_from is not None:
+            raise ValueError(f"secret {self.name!r}: `from` applies to source shared only")
+        if not generated and (self.kind is not SecretKind.PASSWORD or self.rotation or self.store):
+            raise ValueError(
+                f"secret {self.name!r}: kind, rotation and store apply to generated secrets only "
+                f"(source is {self.source.value})"
+            )
+        if self.kind is SecretKind.KEY_RING and self.rotation is Rotation.ROTATING:
+            raise ValueError(
+                f"secret {self.name!r} is a key ring: rotation by replacement would make every value "
+                "encrypted with its keys unreadable; add a key with keyVersions instead (rotation: fixed)"
+            )
+        if self.kind is not SecretKind.KEY_RING and self.key_versions != 1:
+            raise ValueError(f"secret {self.name!r}: keyVersions applies to key rings only")
+        if generated and self.kind is not SecretKind.PASSWORD and self.rotation is not Rotation.FIXED:
+            raise ValueError(f"secret {self.name!r} is a {self.kind.value}: it needs rotation: fixed and a reason")
+        if self.rotation is Rotation.FIXED and not self.reason:
+            raise ValueError(f"secret {self.name!r} never rotates (rotation: fixed), so it needs a `reason`")
+        if self.store is not None and self.kind is not SecretKind.PASSWORD:
+            raise ValueError(f"secret {self.name!r}: a store login is a password, not a {self.kind.value}")
+        if self.store is not None and self.rotation is Rotation.FIXED:
+            raise ValueError(f"secret {self.name!r}: a store password always rotates (two users or two passwords)")
+        if (self.store is SecretStore.REDIS) != (self.use is not None):
+            raise ValueError(
+                f"secret {self.name!r}: `use` (cache or durable) is required with store redis, and only there"
+            )
+        return self
+
+    @property
+    def rotates(self) -> bool:
+        """A generated password that is not `fixed` gets new values."""
+        return self.source is SecretSource.GENERATED and self.rotation is not Rotation.FIXED
 
 
 class Service(_Frozen):
@@ -105,7 +202,28 @@ class Service(_Frozen):
         names = [secret.name for secret in self.secrets]
         if len(names) != len(set(names)):
             raise ValueError(f"service {self.name!r} lists a secret twice: {names}")
+        for store in SecretStore:
+            logins = [secret.name for secret in self.secrets if secret.store is store]
+            if len(logins) > 1:
+                raise ValueError(f"service {self.name!r} has one {store.value} login, got {logins}")
         return self
+
+    @property
+    def stored_secret_names(self) -> tuple[str, ...]:
+        """The Secrets Manager secrets this service owns: each secret that is not shared, plus the
+        public half of each key pair (the bill counts these; `ServiceSecrets` declares them)."""
+        names: list[str] = []
+        for secret in self.secrets:
+            if secret.source is SecretSource.SHARED:
+                continue
+            names.append(secret.name)
+            if secret.kind is SecretKind.KEY_PAIR:
+                names.append(f"{secret.name}{PUBLIC_KEY_SUFFIX}")
+        return tuple(names)
+
+    def store_secret(self, store: SecretStore) -> ServiceSecret | None:
+        """The secret that logs this service in to `store`, if it uses that store."""
+        return next((secret for secret in self.secrets if secret.store is store), None)
 
     @property
     def repository(self) -> str:
@@ -177,7 +295,49 @@ class Catalog(_Frozen):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"services listed twice: {duplicates}")
+        generated = {
+            f"{service.name}/{secret.name}": secret
+            for service in self.services
+            for secret in service.secrets
+            if secret.source is SecretSource.GENERATED
+        }
+        for service in self.services:
+            for secret in service.secrets:
+                if secret.shared_from is None:
+                    continue
+                owner = secret.shared_from.split("/")[0]
+                if secret.shared_from not in generated or owner == service.name:
+                    raise ValueError(
+                        f"service {service.name!r}: secret {secret.name!r} shares {secret.shared_from!r}, which is "
+                        f"not a generated secret of another service; allowed: {sorted(generated)}"
+                    )
+                if generated[secret.shared_from].store is not None:
+                    raise ValueError(
+                        f"service {service.name!r}: {secret.shared_from!r} is a store login; every service "
+                        "gets its own database role or cache user instead of sharing one"
+                    )
         return self
+
+    def shared_source(self, secret: ServiceSecret) -> tuple[Service, ServiceSecret]:
+        """The service and generated secret a `shared` secret reads."""
+        assert secret.shared_from is not None
+        owner, name = secret.shared_from.split("/")
+        service = self.service(owner)
+        return service, next(item for item in service.secrets if item.name == name)
+
+    def store_users(self, store: SecretStore) -> tuple[tuple[Service, ServiceSecret], ...]:
+        """Every deployable service that logs in to `store`, with its login secret (catalog order)."""
+        found = []
+        for service in self.deployable:
+            secret = service.store_secret(store)
+            if secret is not None:
+                found.append((service, secret))
+        return tuple(found)
+
+    def redis_uses(self) -> tuple[RedisUse, ...]:
+        """The Redis uses the catalog declares: one replication group each (in `RedisUse` order)."""
+        declared = {secret.use for _, secret in self.store_users(SecretStore.REDIS)}
+        return tuple(use for use in RedisUse if use in declared)
 
     @property
     def deployable(self) -> tuple[Service, ...]:

@@ -11,9 +11,13 @@ from components.cluster.namespaces import ServiceNamespaces, ServiceNamespacesAr
 from components.cluster.node_groups import NodeGroupsArgs
 from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
+from components.datastores.backups import VolumeBackups, VolumeBackupsArgs
+from components.datastores.reloader import Reloader, ReloaderArgs
+from components.datastores.rotation import StoreLogins, StoreLoginsArgs
+from components.datastores.stores import Datastores, DatastoresArgs
 from components.delivery.delivery import Delivery, DeliveryArgs
 from components.delivery.names import INFRA_REPOSITORY
-from components.network.vpc import Network, NetworkArgs
+from components.network.vpc import Network, NetworkArgs, subnet_layout
 from components.observability.monitoring import Monitoring, MonitoringArgs
 from components.registry.admission import ImageAdmission, ImageAdmissionArgs
 from components.registry.pull_path import PullThroughCache, PullThroughCacheArgs
@@ -111,6 +115,21 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         ),
         opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
     )
+    # --- Data stores (components/datastores): servers before the secrets that point at them. ---
+    datastores = Datastores(
+        "datastores",
+        DatastoresArgs(
+            environment=config.environment,
+            catalog=catalog,
+            postgres=config.postgres,
+            redis=config.redis,
+            aws_provider=aws_provider,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            protect=protect,
+        ),
+    )
     secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider, protect=protect))
     secrets_operator = ExternalSecretsOperator(
         "external-secrets",
@@ -135,8 +154,48 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             secrets_kms_key_arn=secrets_key.arn,
             operator=secrets_operator,
             protect=protect,
+            connections=datastores.connections,
         ),
     )
+    StoreLogins(
+        "store-logins",
+        StoreLoginsArgs(
+            environment=config.environment,
+            region=config.aws_region,
+            account_id=config.aws_account_id,
+            catalog=catalog,
+            datastores=datastores,
+            login_secrets={
+                key: (stored.secret, stored.version or stored.secret)
+                for key, stored in service_secrets.store_secrets.items()
+            },
+            secrets_kms_key_arn=secrets_key.arn,
+            postgres_rotation_days=config.postgres.rotation_days,
+            redis_rotation_days=config.redis.rotation_days,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            private_subnet_cidrs=[
+                subnet.private_cidr for subnet in subnet_layout(config.vpc_cidr, config.availability_zones)
+            ],
+            namespaces=service_namespaces.namespaces,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            aws_provider=aws_provider,
+            kubernetes_provider=cluster.kubernetes_provider,
+        ),
+    )
+    Reloader("reloader", ReloaderArgs(kubernetes_provider=cluster.kubernetes_provider))
+    if config.backups.enabled:
+        VolumeBackups(
+            "volume-backups",
+            VolumeBackupsArgs(
+                environment=config.environment,
+                settings=config.backups,
+                kms_key_arn=datastores.kms_key_arn,
+                protect=protect,
+            ),
+            opts=aws_options,
+        )
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -196,7 +255,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             cluster_name=cluster.name,
-            cluster_security_group_id=cluster.security_group_id,
+            cluster_security_group_id=cluster.cluster_security_group_id,
         ),
         opts=aws_options,
     )
@@ -206,6 +265,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeGroups", cluster.node_groups.summary)
     pulumi.export("deployRoleArn", deploy_access.role_arn)
+    pulumi.export("postgresAddress", datastores.postgres.address)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
     pulumi.export(
         "imageRepositories",

@@ -10,6 +10,7 @@ from components.cluster.eks import kubeconfig_document
 from components.config.environment import EKS_ADDONS
 from components.config.stack_file import environment_configs
 from components.delivery.names import drift_role_name, preview_role_name, role_arn
+from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tools.plan import Plan, build_plan
 
@@ -140,6 +141,26 @@ def test_aws_provider_default_tags(env_plan: Plan) -> None:
     assert {r["provider"] for r in aws_resources} == {aws_urn}
 
 
+def prod_data_store_resources(plan: Plan) -> set[tuple[str, str]]:
+    """What holds data in the data stores (components/datastores) and the keys that no value may lose."""
+    key_ring = {
+        (r["type"], r["name"])
+        for r in plan.of_type("random:index/randomPassword:RandomPassword")
+        if "totp-encryption-key-v" in r["name"]
+    }
+    return {
+        ("aws:kms/key:Key", "datastores-key"),
+        ("aws:rds/instance:Instance", "datastores-postgres-instance"),
+        *(
+            ("aws:elasticache/replicationGroup:ReplicationGroup", f"datastores-redis-{use.value}")
+            for use in load_catalog().redis_uses()
+        ),
+        ("aws:backup/vault:Vault", "volume-backups-vault"),
+        ("tls:index/privateKey:PrivateKey", "service-secrets-auth-jwt-signing-key-key"),
+        *key_ring,
+    }
+
+
 def test_protection_only_on_prod_cluster_vpc_keys_and_secrets(env_plan: Plan) -> None:
     protected = {(r["type"], r["name"]) for r in env_plan.resources if r["options"]["protect"]}
     secrets = {(r["type"], r["name"]) for r in env_plan.of_type("aws:secretsmanager/secret:Secret")}
@@ -152,6 +173,7 @@ def test_protection_only_on_prod_cluster_vpc_keys_and_secrets(env_plan: Plan) ->
             ("aws:kms/key:Key", "eks-secrets"),
             ("aws:kms/key:Key", "secrets-key-key"),
             *secrets,
+            *prod_data_store_resources(env_plan),
         }
         assert env_plan.one(CLUSTER)["inputs"]["deletionProtection"] is True
     else:

@@ -7,6 +7,7 @@ and eu-west-1, 730 hours a month), not computed by calling the program.
 from __future__ import annotations
 
 import json
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,7 +18,8 @@ from components.config.org import OrgConfig
 from components.config.stack_file import parse_stack_config, stack_file_config
 from components.cost.bill import compute_bill
 from components.cost.prices import Price, Rates, RegionPrices, load_prices
-from components.shared.catalog import load_catalog
+from components.datastores.limits import capabilities
+from components.shared.catalog import SecretKind, SecretSource, load_catalog
 from components.shared.errors import ConfigError
 from tests.cost.test_prices import figures, raw_table
 from tools.plan import Plan
@@ -75,8 +77,46 @@ def spot_prices(region: RegionPrices, types: list[str], overrides: dict[str, flo
 
 
 def secrets_of(config: EnvironmentConfig) -> int:
-    """Every service secret of the catalog's deployable services, Grafana's admin, one per receiver, the registry's."""
-    return sum(len(service.secrets) for service in load_catalog().deployable) + 1 + len(config.alert_receivers) + 1
+    """The services' own secrets (a shared one is its owner's, a key pair is two), Grafana's admin,
+    and one per receiver."""
+    services = load_catalog().deployable
+    owned = sum(1 for service in services for secret in service.secrets if secret.source is not SecretSource.SHARED)
+    key_pairs = sum(1 for service in services for secret in service.secrets if secret.kind is SecretKind.KEY_PAIR)
+    return owned + key_pairs + 1 + len(config.alert_receivers) + 1  # the last: the registry's credential
+
+
+def variant(rates: Rates, name: str, key: str) -> Price:
+    figure = rates[name]
+    assert isinstance(figure, dict), name
+    return figure[key]
+
+
+def datastore_items(config: EnvironmentConfig) -> dict[str, float]:
+    """PostgreSQL, Redis and volume backups, priced from the table by hand."""
+    rates = load_prices().region(config.aws_region).rates
+    postgres, redis = config.postgres, config.redis
+    instance = monthly(variant(rates, "rdsPostgresInstance", postgres.instance_class))
+    storage = postgres.allocated_storage_gib * usd(rate(rates, "rdsGp3Storage"))
+    items = {"PostgreSQL instance": money(instance), "PostgreSQL storage (gp3)": money(storage)}
+    if postgres.multi_az:
+        items["PostgreSQL Multi-AZ standby"] = money(instance)
+        items["PostgreSQL Multi-AZ standby storage (gp3)"] = money(storage)
+    if postgres.backup_storage_gib:
+        items["PostgreSQL backups beyond the free allowance"] = money(
+            postgres.backup_storage_gib * usd(rate(rates, "rdsBackupStorage"))
+        )
+    groups = len(load_catalog().redis_uses())  # one replication group per Redis use of the catalog
+    node = monthly(variant(rates, "elasticacheRedisNode", redis.node_type))
+    items["Redis nodes"] = money(groups * redis.nodes_per_group * node)
+    if redis.snapshot_retention_days > 1:
+        memory = Decimal(str(capabilities()["redis"]["nodeTypes"][redis.node_type]["memoryGib"]))
+        gib = math.ceil(groups * (redis.snapshot_retention_days - 1) * memory)
+        items["Redis snapshots beyond the free one"] = money(gib * usd(rate(rates, "elasticacheSnapshotStorage")))
+    if config.backups.enabled and config.backups.volume_gib_estimate:
+        items["volume backups (AWS Backup)"] = money(
+            config.backups.volume_gib_estimate * usd(rate(rates, "backupEbsSnapshot"))
+        )
+    return items
 
 
 def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
@@ -91,7 +131,7 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         "public IPv4 addresses": money(nat * monthly(rate(rates, "publicIpv4"))),
         "NAT data processed": money(config.nat_data_gib_per_month * usd(rate(rates, "natDataProcessed"))),
         "Secrets Manager secrets": money(secrets_of(config) * usd(rate(rates, "secretsManagerSecret"))),
-        "KMS keys": money(2 * usd(rate(rates, "kmsKey"))),
+        "KMS keys": money(3 * usd(rate(rates, "kmsKey"))),  # EKS secrets, Secrets Manager, data stores
         "ECR pull-through cache storage": money(config.registry.cache.stored_gib * usd(rate(rates, "ecrStorage"))),
         "CloudWatch Logs ingestion": money(
             config.log_ingestion_gib_per_month * usd(rate(rates, "cloudwatchLogsIngestion"))
@@ -105,7 +145,7 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
         assert isinstance(per_minute, dict)
         minute = per_minute[config.delivery.runner_compute_type]
         items["CI runners in the VPC (CodeBuild)"] = money(config.delivery.build_minutes_per_month * usd(minute))
-    return items
+    return {**items, **datastore_items(config)}
 
 
 def rate(rates: Rates, name: str) -> Price:
@@ -231,15 +271,14 @@ def test_unused_reservations_are_billed_and_save_nothing() -> None:
 
 
 def test_org_bill_by_hand() -> None:
-    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=10, budgetUsd=1))
+    bill = bill_of(config_of("org", githubPlan="enterprise", githubSeats=20, budgetUsd=1))
     github = load_prices().github
     registry = github.rates["containerRegistry"]
     assert isinstance(registry, Price)
     assert bill["region"] == "global"
     assert items_by_name(bill) == {
-        "GitHub enterprise plan": money(10 * usd(github.plans["enterprise"])),
+        "GitHub enterprise plan": money(20 * usd(github.plans["enterprise"])),
         "GitHub Container Registry (ghcr.io)": money(usd(registry)),
-        "GitHub seat of the registry machine user": money(usd(github.plans["enterprise"])),
         # The enterprise plan's 50,000 included minutes cover the configured publishing.
         "GitHub Actions minutes publishing images": 0.0,
     }

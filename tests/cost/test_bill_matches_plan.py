@@ -11,11 +11,15 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from components.config.org import OrgConfig
-from components.config.stack_file import environment_configs, parse_stack_config, stack_file_config
+from components.config.stack_file import encode_config_value, environment_configs, parse_stack_config, stack_file_config
+from components.cost.bill_of_materials import org_items
+from components.cost.prices import load_prices
 from components.registry.cost import ACTIONS_INCLUDED_MINUTES, billed_publishing_minutes
 from components.shared.catalog import ENVIRONMENTS
+from components.shared.paths import PROJECT_ROOT
 from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
 
@@ -31,6 +35,31 @@ VARIANTS = [
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
     ("dev", {"delivery": {"path": "codebuild", "buildMinutesPerMonth": 900}}),
+    # Data stores: a Multi-AZ staging database on more storage, and three Redis nodes per group.
+    (
+        "staging",
+        {
+            "postgres": {
+                "engineVersion": "17.6",
+                "instanceClass": "db.t4g.small",
+                "allocatedStorageGib": 40,
+                "maxAllocatedStorageGib": 100,
+                "multiAz": True,
+                "backupRetentionDays": 7,
+                "finalSnapshot": True,
+                "logRetentionDays": 30,
+                "rotationDays": 60,
+            },
+            "redis": {
+                "engineVersion": "7.1",
+                "nodeType": "cache.t4g.small",
+                "nodesPerGroup": 3,
+                "multiAz": True,
+                "snapshotRetentionDays": 1,
+                "rotationDays": 60,
+            },
+        },
+    ),
 ]
 
 
@@ -82,6 +111,21 @@ def assert_bill_matches(plan: Plan) -> None:
     caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
     stored = environment_configs()[plan.stack].registry.cache.stored_gib
     assert bill_quantity(plan, r"ECR pull-through cache storage") == caches * stored
+    assert_data_stores_match(plan)
+
+
+def assert_data_stores_match(plan: Plan) -> None:
+    """PostgreSQL, Redis and volume backups: the bill's quantities are the plan's sizes and counts."""
+    [instance] = [r["inputs"] for r in plan.of_type("aws:rds/instance:Instance")]
+    copies = 2 if instance["multiAz"] else 1
+    assert bill_quantity(plan, "PostgreSQL instance") == 1
+    assert bill_quantity(plan, "PostgreSQL Multi-AZ standby") == copies - 1
+    assert (
+        bill_quantity(plan, r"PostgreSQL (Multi-AZ standby )?storage \(gp3\)") == copies * instance["allocatedStorage"]
+    )
+    groups = [r["inputs"] for r in plan.of_type("aws:elasticache/replicationGroup:ReplicationGroup")]
+    assert bill_quantity(plan, "(Redis|Valkey) nodes") == sum(g["numCacheClusters"] for g in groups)
+    assert (bill_quantity(plan, r"volume backups \(AWS Backup\)") > 0) is bool(plan.of_type("aws:backup/plan:Plan"))
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
@@ -104,10 +148,14 @@ def test_uncovered_reserved_nodes_are_billed_and_warned() -> None:
 
 def test_the_org_bill_prices_seats_and_the_registry() -> None:
     plan = stack_plan("org")
-    assert bill_quantity(plan, "GitHub team plan") == 8
+    config = parse_stack_config("org", stack_file_config("org")[0])
+    assert isinstance(config, OrgConfig)
+    assert bill_quantity(plan, "GitHub team plan") == config.github_seats
+    assert bill_quantity(plan, "GitHub Secret Protection") == 0  # no add-on configured
     assert bill_quantity(plan, r"GitHub Container Registry \(ghcr\.io\)") == 1
-    machine_users = [m for m in plan.of_type("github:index/membership:Membership") if m["name"].startswith("registry-")]
-    assert bill_quantity(plan, "GitHub seat of the registry machine user") == len(machine_users) == 1
+    # The machine user's membership is one of the seats (the seat check counts it with the people).
+    members = {m["inputs"]["username"].casefold() for m in plan.of_type("github:index/membership:Membership")}
+    assert config.registry.machine_user.casefold() in members
 
 
 def test_publishing_minutes_are_billed_beyond_the_included_minutes() -> None:
@@ -122,3 +170,26 @@ def test_publishing_minutes_are_billed_beyond_the_included_minutes() -> None:
     registry = settings.registry.model_copy(update={"publishing": settings.registry.publishing.model_copy(update=busy)})
     assert billed_publishing_minutes(registry, "team") == 1000 * 6 - ACTIONS_INCLUDED_MINUTES["team"]
     assert billed_publishing_minutes(registry, "enterprise") == 0
+
+
+def test_enterprise_seats_and_secret_protection_are_priced_per_committer() -> None:
+    github = yaml.safe_load((PROJECT_ROOT / "Pulumi.org.yaml").read_text())["config"]["pyairtable-infra:github"]
+    overrides = {
+        "githubPlan": "enterprise",
+        "secretScanning": True,
+        "github": {**github, "addOns": ["secretProtection"]},
+    }
+    config = parse_stack_config(
+        "org",
+        {
+            **stack_file_config("org")[0],
+            **{f"pyairtable-infra:{k}": encode_config_value(v) for k, v in overrides.items()},
+        },
+    )
+    assert isinstance(config, OrgConfig)
+    items = {item.item: item for item in org_items(config)}
+    people = len({login.casefold() for login in config.all_logins()})
+    assert items["GitHub enterprise plan"].quantity == config.github_seats
+    assert items["GitHub Secret Protection"].quantity == people
+    prices = load_prices()
+    assert prices.quote(items["GitHub Secret Protection"].price).unit_usd == prices.github.rate("secretProtection").usd

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.github.files import render_ci_workflow, reusable_workflow_files
+from components.github.files import render_ci_workflow, render_release_workflow, reusable_workflow_files
 from components.registry.organization import REGISTRY_ENVIRONMENT
 from components.shared.catalog import CONTAINER_PUBLISH_WORKFLOW, WORKFLOWS_DIR, Language, load_catalog
 from components.shared.paths import PROJECT_ROOT
@@ -122,13 +122,15 @@ def rendered_ci(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     paths = []
     catalog = load_catalog()
     for service in catalog.services:
-        text = render_ci_workflow(catalog, service)
-        if text is not None:
-            path = directory / f"{service.repository}.yml"
-            path.write_text(text)
-            paths.append(path)
-    # every repository but the docs one has CI
-    assert len(paths) == sum(service.language is not Language.DOCS for service in catalog.services)
+        for kind, render in (("ci", render_ci_workflow), ("release", render_release_workflow)):
+            text = render(catalog, service)
+            if text is not None:
+                path = directory / f"{service.repository}-{kind}.yml"
+                path.write_text(text)
+                paths.append(path)
+    # ci.yml in every repository but the docs one, release.yml in every deployable one.
+    with_ci = sum(service.language is not Language.DOCS for service in catalog.services)
+    assert len(paths) == with_ci + len(catalog.deployable)
     return paths
 
 
@@ -142,7 +144,13 @@ def seeded_publish(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_workflows_exist() -> None:
     reusable = {path.name for path in REUSABLE_WORKFLOWS}
-    assert reusable >= {"container-publish.yml", "go-service.yml", "python-service.yml"}
+    assert reusable >= {
+        "container-publish.yml",
+        "deploy.yml",
+        "go-service.yml",
+        "python-service.yml",
+        "release-gate.yml",
+    }
     assert {path.name for path in WORKFLOWS} >= set(REPOSITORY_WORKFLOWS)
 
 
@@ -196,15 +204,22 @@ def test_workflow_rules(path: Path) -> None:
     assert workflow["permissions"] == {}, "no permissions by default; each job asks for what it needs"
     extra = PUBLISH_ONLY_PERMISSIONS if path.name == CONTAINER_PUBLISH_WORKFLOW else set()
     for job_id, job in workflow["jobs"].items():
-        assert job["permissions"].get("contents") == "read", job_id
-        assert set(job["permissions"]) <= {"contents", "packages", *extra}, job_id
+        if "uses" in job:  # a call of another reusable workflow of the organization, by branch
+            assert job["uses"].startswith("pyairtable/pyairtable-infra/.github/workflows/"), job_id
+            assert job["permissions"] == {}, job_id
+            continue
+        assert job["permissions"].get("contents") in ("read", None), job_id
+        assert set(job["permissions"]) <= {"contents", "packages", "id-token", *extra}, job_id
+        if path.name != CONTAINER_PUBLISH_WORKFLOW:
+            # Only the deploy job asks GitHub for an OIDC token (the deploy role's trust reads it).
+            assert ("id-token" in job["permissions"]) == (path.name == "deploy.yml" and job_id == "deploy"), job_id
         assert "timeout-minutes" in job, job_id
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"{path.name}:{job_id}: pass expressions through env:"
             if "uses" in step:
                 assert step.get("with", {}).get("persist-credentials") is False or "checkout" not in step["uses"]
     for line in path.read_text().splitlines():
-        if re.match(r"^\s*(-\s+)?uses:", line):
+        if re.match(r"^\s*(-\s+)?uses:", line) and "uses: pyairtable/" not in line:
             assert PINNED_USES.match(line), f"{path.name}: not pinned to a full SHA with a # vX.Y.Z comment: {line}"
 
 
@@ -214,13 +229,21 @@ def test_only_publishing_asks_for_packages_write() -> None:
             assert (job["permissions"].get("packages") == "write") == (path.name == "container-publish.yml")
 
 
+def test_a_deploy_pulls_through_the_environments_cache_of_ghcr() -> None:
+    deploy = (WORKFLOWS_DIR / "deploy.yml").read_text()
+    assert "image.repository=${IMAGE_REGISTRY}/${SERVICE}" in deploy
+    # the variable must look like the cache path the org stack derives, or the deploy stops
+    assert r"\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/ghcr/${GITHUB_REPOSITORY_OWNER}$ ]]" in deploy
+    assert "REGISTRY_HOST" not in deploy
+
+
 def test_every_variable_a_workflow_reads_is_declared(org_plan: Plan, rendered_ci: list[Path]) -> None:
     used = {
         name
         for path in [*WORKFLOWS, *rendered_ci]
         for name in re.findall(r"\$\{\{\s*vars\.([A-Z_]+)\s*\}\}", path.read_text())
     }
-    declared = {
+    organization = {
         v["inputs"]["variableName"]
         for v in org_plan.of_type("github:index/actionsOrganizationVariable:ActionsOrganizationVariable")
     } | {
@@ -228,4 +251,9 @@ def test_every_variable_a_workflow_reads_is_declared(org_plan: Plan, rendered_ci
         for v in org_plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
         if v["inputs"]["environment"] == REGISTRY_ENVIRONMENT
     }
-    assert used and used <= declared
+    environment = {
+        v["inputs"]["variableName"]
+        for v in org_plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    assert {"PROD_RELEASERS", "DEPLOY_READER_APP_ID", "AWS_DEPLOY_ROLE_ARN", "IMAGE_REGISTRY"} <= used
+    assert used <= organization | environment, used - organization - environment

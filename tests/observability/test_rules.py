@@ -386,6 +386,8 @@ def test_kube_state_metrics_is_told_to_expose_the_capacity_label(environment: st
 def _dashboards(plan: Plan) -> dict[str, dict[str, Any]]:
     found = {}
     for config_map in plan.of_type("kubernetes:core/v1:ConfigMap"):
+        if config_map["inputs"]["metadata"].get("namespace") != "monitoring":
+            continue  # not a dashboard (e.g. the data stores' provisioning script)
         ((file_name, text),) = config_map["inputs"]["data"].items()
         found[file_name] = {"config_map": config_map, "json": json.loads(text)}
     return found

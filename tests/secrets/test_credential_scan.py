@@ -29,12 +29,17 @@ from tools.plan import SECRET, Plan
 REFERENCES = {
     # ESO: the key inside the target Kubernetes Secret, e.g. "database-password".
     "spec.data[].secretKey",
+    # ESO: the JSON property of a store login to extract, e.g. "password" (AWS's rotation layout).
+    "spec.data[].remoteRef.property",
     # Grafana: the name of the Kubernetes Secret (synced by ESO) that holds the admin login.
     "values.grafana.admin.existingSecret",
 }
+# ElastiCache requires a user named `default` in every user group; ours is switched off (`off -@all`).
+DISABLED_DEFAULT_USER = ("aws:elasticache/user:User", "userName", "default", "off -@all")
 # Properties whose values come from a fixed enumeration in which "admin" is a level, not a login:
-# GitHub's team repository permission (pull, triage, push, maintain, admin).
-ENUM_PROPERTIES = {"permission"}
+# GitHub's team repository permission (pull, triage, push, maintain, admin) and organization
+# membership role (member, admin).
+ENUM_PROPERTIES = {"permission", "role"}
 
 
 def _normalized(key: str) -> str:
@@ -65,10 +70,14 @@ def scan_plan(plan: dict[str, Any]) -> list[str]:
     findings = []
     documents = [(resource["urn"], resource["inputs"]) for resource in plan["resources"]]
     documents.append((f"stack {plan['stack']} outputs", plan["outputs"]))
+    kind, user_key, user_name, disabled = DISABLED_DEFAULT_USER
     for where, document in documents:
+        switched_off = f"::{kind}::" in where.replace("$", "::") and document.get("accessString") == disabled
         for path, key, value in _leaves(document):
+            if switched_off and (path, value) == (user_key, user_name):
+                continue
             default_value = isinstance(value, str) and value.strip().lower() in DEFAULT_CREDENTIALS
-            if default_value and key not in ENUM_PROPERTIES:
+            if default_value and key not in ENUM_PROPERTIES and path not in REFERENCES:
                 findings.append(f"{where}: {path} = {value!r} is a well-known default credential")
             credential_named = _normalized(key).endswith(CREDENTIAL_SUFFIXES)
             is_value = isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""

@@ -12,6 +12,8 @@ import jsonschema
 import pytest
 
 from components.config.stack_file import environment_configs
+from components.datastores.reloader import NAMESPACE as RELOADER_NAMESPACE
+from components.datastores.rotation import NAMESPACE as DATASTORES_NAMESPACE
 from components.secrets.operator import CHART_VERSION, CLUSTER_SECRET_STORE, NAMESPACE, SERVICE_ACCOUNT
 from tests.conftest import helm_release, stack_plan
 from tests.reference import reference_root
@@ -187,8 +189,12 @@ def test_store_reads_secrets_manager_in_the_region_as_the_eso_service_account(en
 
 
 def test_store_serves_only_the_platform_namespaces(env_plan: Plan) -> None:
+    # ESO's own namespace, and the data stores' Job and Reloader, which get no secrets through ESO
+    # (the Job reads the RDS master login with its own role: ESO must never serve it).
     namespaces = {r["inputs"]["metadata"]["name"] for r in env_plan.of_type("kubernetes:core/v1:Namespace")} - {
-        NAMESPACE
+        NAMESPACE,
+        DATASTORES_NAMESPACE,
+        RELOADER_NAMESPACE,
     }
     assert env_plan.one(STORE)["inputs"]["spec"]["conditions"] == [{"namespaces": sorted(namespaces)}]
     assert "monitoring" in namespaces

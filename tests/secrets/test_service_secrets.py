@@ -9,9 +9,19 @@ import pytest
 import yaml
 
 from components.config.stack_file import environment_configs
+from components.datastores.connections import KEYS
 from components.observability.monitoring import ROTATION_ANNOTATION
 from components.secrets.service_secrets import GRAFANA_ADMIN_USER, PASSWORD_LENGTH, _fingerprint, check_secret_path
-from components.shared.catalog import ENVIRONMENTS, Catalog, SecretSource, ServiceSecret, load_catalog, parse_catalog
+from components.shared.catalog import (
+    ENVIRONMENTS,
+    Catalog,
+    SecretKind,
+    SecretSource,
+    Service,
+    ServiceSecret,
+    load_catalog,
+    parse_catalog,
+)
 from components.shared.errors import ConfigError
 from tests.conftest import helm_release, stack_plan
 from tools.plan import ROOT, Plan, build_plan
@@ -38,7 +48,42 @@ def _versions_of(plan: Plan, secret: dict) -> list[dict]:
 
 
 def _catalog_secrets() -> list[tuple[str, ServiceSecret]]:
-    return [(service.name, secret) for service in load_catalog().deployable for secret in service.secrets]
+    """Every catalog secret that has a Secrets Manager secret of its own (a shared one reads its owner's)."""
+    return [
+        (service.name, secret)
+        for service in load_catalog().deployable
+        for secret in service.secrets
+        if secret.source is not SecretSource.SHARED
+    ]
+
+
+def _expected_entries(stack: str, service: Service) -> list[dict]:
+    """The ExternalSecret data of a service, from the catalog's semantics and the login layouts."""
+    catalog = load_catalog()
+    entries = []
+    for secret in service.secrets:
+        path = service.secret_path(stack, secret)
+        if secret.store is not None:
+            prefix = secret.name.removesuffix("-password")
+            entries += [
+                {"secretKey": f"{prefix}-{key}", "remoteRef": {"key": path, "property": prop}}
+                for key, prop in KEYS[secret.store].items()
+            ]
+        elif secret.kind is SecretKind.KEY_PAIR:
+            entries += [
+                {"secretKey": secret.name, "remoteRef": {"key": path}},
+                {"secretKey": f"{secret.name}-public", "remoteRef": {"key": f"{path}-public"}},
+            ]
+        elif secret.source is not SecretSource.SHARED:
+            entries.append({"secretKey": secret.name, "remoteRef": {"key": path}})
+    for secret in service.secrets:
+        if secret.source is SecretSource.SHARED:
+            owner, owned = catalog.shared_source(secret)
+            suffix = "-public" if owned.kind is SecretKind.KEY_PAIR else ""
+            entries.append(
+                {"secretKey": secret.name, "remoteRef": {"key": f"{owner.secret_path(stack, owned)}{suffix}"}}
+            )
+    return entries
 
 
 def _external_secret(plan: Plan, name: str) -> dict:
@@ -50,6 +95,11 @@ def test_every_catalog_secret_is_a_kms_encrypted_secret_with_a_recovery_window(e
     config = environment_configs()[env_plan.stack]
     key_arn = _key_arn(env_plan)
     expected = {f"pyairtable/{env_plan.stack}/{service}/{secret.name}" for service, secret in _catalog_secrets()}
+    expected |= {
+        f"pyairtable/{env_plan.stack}/{service}/{secret.name}-public"
+        for service, secret in _catalog_secrets()
+        if secret.kind is SecretKind.KEY_PAIR
+    }
     monitoring = {f"pyairtable/{env_plan.stack}/monitoring/grafana-admin"} | {
         f"pyairtable/{env_plan.stack}/monitoring/alertmanager-{receiver.name}" for receiver in config.alert_receivers
     }
@@ -76,7 +126,11 @@ def test_generated_secrets_get_a_rotating_random_value(env_plan: Plan) -> None:
     config = environment_configs()[env_plan.stack]
     rotations = {r["name"]: r for r in env_plan.of_type(ROTATING)}
     passwords = {r["name"]: r for r in env_plan.of_type(PASSWORD)}
-    generated = [(s, x) for s, x in _catalog_secrets() if x.source is SecretSource.GENERATED]
+    # Rotated by the program: generated passwords that are neither fixed nor a store login (rotation
+    # of store logins is Secrets Manager's, with the server: tests/datastores/test_rotation.py).
+    generated = [
+        (s, x) for s, x in _catalog_secrets() if x.source is SecretSource.GENERATED and x.rotates and x.store is None
+    ]
     for service, secret in [
         *generated,
         ("monitoring", ServiceSecret(name="grafana-admin", source=SecretSource.GENERATED, description="-")),
@@ -94,7 +148,7 @@ def test_generated_secrets_get_a_rotating_random_value(env_plan: Plan) -> None:
         assert password["inputs"]["keepers"] == {"rotation": "2026-01-01T00:00:00Z"}
         assert rotation["urn"] in password["options"]["dependsOn"]
         assert password["urn"] in version["options"]["dependsOn"]
-    assert len(rotations) == len(passwords) == len(env_plan.of_type(VERSION)) == len(generated) + 1
+    assert len(rotations) == len(generated) + 1
 
 
 def test_rotation_period_comes_from_config() -> None:
@@ -105,9 +159,11 @@ def test_rotation_period_comes_from_config() -> None:
 
 def test_random_and_time_resources_use_the_components_providers(env_plan: Plan) -> None:
     [time_provider] = env_plan.of_type("pulumi:providers:time")
-    [random_provider] = env_plan.of_type("pulumi:providers:random")
+    random_provider = env_plan.one("pulumi:providers:random", "service-secrets-random")
     assert {r["provider"] for r in env_plan.of_type(ROTATING)} == {time_provider["urn"]}
-    assert {r["provider"] for r in env_plan.of_type(PASSWORD)} == {random_provider["urn"]}
+    ours = [r for r in env_plan.of_type(PASSWORD) if r["name"].startswith("service-secrets-")]
+    assert ours
+    assert {r["provider"] for r in ours} == {random_provider["urn"]}
 
 
 def test_supplied_secrets_are_never_written(env_plan: Plan) -> None:
@@ -141,14 +197,11 @@ def test_one_external_secret_per_deployable_service(env_plan: Plan) -> None:
             "creationPolicy": "Owner",
             "deletionPolicy": "Retain",
         }
-        assert inputs["spec"]["data"] == [
-            {"secretKey": secret.name, "remoteRef": {"key": service.secret_path(env_plan.stack, secret)}}
-            for secret in service.secrets
-        ]
+        assert inputs["spec"]["data"] == _expected_entries(env_plan.stack, service)
         depends_on = external_secret["options"]["dependsOn"]
         assert {release, store} <= set(depends_on)
-        for secret in service.secrets:
-            assert _secret(env_plan, service.secret_path(env_plan.stack, secret))["urn"] in depends_on
+        for entry in inputs["spec"]["data"]:
+            assert _secret(env_plan, entry["remoteRef"]["key"])["urn"] in depends_on
     assert len(env_plan.of_type(EXTERNAL_SECRET)) == len(services) + 1 + bool(config.alert_receivers)
 
 
@@ -158,7 +211,13 @@ def test_external_secrets_resync_when_a_generated_value_rotates(env_plan: Plan) 
     assert versions == _fingerprint(
         [
             f"service-secrets-auth-{name}-version-version-id"
-            for name in ("database-password", "jwt-signing-key", "totp-encryption-key", "redis-password")
+            for name in (
+                "database-password",
+                "jwt-signing-key",
+                "jwt-signing-key-public",
+                "totp-encryption-key",
+                "redis-password",
+            )
         ]
     )
     assert _fingerprint(["a", "b"]) != _fingerprint(["a", "c"])
@@ -240,7 +299,8 @@ def test_a_catalog_secret_without_a_source_is_a_config_error() -> None:
         parse_catalog(data)
     gateway["secrets"][0]["source"] = "vault"
     with pytest.raises(
-        ConfigError, match=r"services\.3\.secrets\.0\.source = 'vault': Input should be 'generated' or 'supplied'"
+        ConfigError,
+        match=r"services\.3\.secrets\.0\.source = 'vault': Input should be 'generated', 'supplied' or 'shared'",
     ):
         parse_catalog(data)
 
@@ -264,11 +324,13 @@ def test_a_secret_path_outside_the_environment_is_refused(path: str) -> None:
 def test_the_component_refuses_a_service_whose_path_escapes_the_environment() -> None:
     """A catalog built without validation (a future source of services) cannot escape `pyairtable/<env>/`."""
     catalog = load_catalog()
-    gateway = catalog.service("gateway")
-    escaping = gateway.model_construct(**{**dict(gateway), "name": "../prod/gateway"})
+    airtable = catalog.service("airtable")
+    # Its supplied secret only: a store login would be refused earlier, by the data stores' own name checks.
+    supplied = tuple(secret for secret in airtable.secrets if secret.store is None)
+    escaping = airtable.model_construct(**{**dict(airtable), "name": "../prod/airtable", "secrets": supplied})
     doctored = Catalog.model_construct(**{**dict(catalog), "services": (*catalog.services, escaping)})
     with pytest.raises(
-        ConfigError, match=re.escape("'pyairtable/dev/../prod/gateway/jwt-signing-key' is outside the environment")
+        ConfigError, match=re.escape("'pyairtable/dev/../prod/airtable/airtable-api-key' is outside the environment")
     ):
         build_plan("dev", catalog=doctored)
 
