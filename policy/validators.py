@@ -49,6 +49,11 @@ LITERAL_KEY_PATTERNS = (
 
 ENUM_PROPERTIES = frozenset({"permission", "role"})
 """Properties where "admin" is a level of an enumeration (GitHub permissions and roles), not a login."""
+REFERENCE_PROPERTIES = frozenset({"property", "secretKey", "existingSecret"})
+"""Properties that name where a credential is kept (ESO's JSON property and Secret key, Grafana's
+existing Secret), never the credential itself: "password" there is a key name."""
+DISABLED_DEFAULT_USER = ("aws:elasticache/user:User", "userName", "default", "accessString", "off -@all")
+"""ElastiCache requires a user named `default` in every user group; switched off, it is no login."""
 
 REQUIRED_TAGS = ("Environment", "Project", "ManagedBy", "CostCenter")
 REQUIRED_EKS_LOG_TYPES = frozenset({"api", "audit", "authenticator"})
@@ -135,11 +140,17 @@ def _path(document: Mapping[str, Any], *keys: str) -> Any:
 def no_literal_credentials(stack: str, resources: Sequence[Resource]) -> list[Violation]:
     """No well-known default credential as a value (outside enumerations), and no literal key shape anywhere."""
     found = []
+    type_token, name_key, name, access_key, access = DISABLED_DEFAULT_USER
     for resource in resources:
-        for key, value in _leaves(resource.get("inputs", {})):
-            if not isinstance(value, str):
+        inputs = resource.get("inputs", {})
+        disabled_default = (
+            resource["type"] == type_token and inputs.get(name_key) == name and inputs.get(access_key) == access
+        )
+        for key, value in _leaves(inputs):
+            if not isinstance(value, str) or (disabled_default and key == name_key):
                 continue
-            if key not in ENUM_PROPERTIES and value.strip().lower() in DEFAULT_CREDENTIALS:
+            ignored = ENUM_PROPERTIES | REFERENCE_PROPERTIES
+            if key not in ignored and value.strip().lower() in DEFAULT_CREDENTIALS:
                 found.append(Violation("no-literal-credentials", resource["urn"], f"{key} is a default credential"))
             if any(pattern.search(value) for pattern in LITERAL_KEY_PATTERNS):
                 found.append(Violation("no-literal-credentials", resource["urn"], f"{key} holds a literal credential"))
@@ -194,7 +205,9 @@ def default_branches_protected(stack: str, resources: Sequence[Resource]) -> lis
 
 
 def prod_gated(stack: str, resources: Sequence[Resource]) -> list[Violation]:
-    """Every `prod` GitHub environment deploys only from chosen branches, and admins cannot bypass it."""
+    """Every `prod` GitHub environment deploys only from chosen branches, and never lets admins bypass it
+    explicitly (on plans where the setting cannot be enforced it is left unset, and the gate is the
+    devops-only release step of components/github/prod_gate.py)."""
     found = []
     for environment in of_type(resources, ENVIRONMENT):
         inputs = environment["inputs"]
@@ -203,7 +216,7 @@ def prod_gated(stack: str, resources: Sequence[Resource]) -> list[Violation]:
         policy = decoded(inputs.get("deploymentBranchPolicy")) or {}
         if not (policy.get("customBranchPolicies") or policy.get("protectedBranches")):
             found.append(Violation("prod-gated", environment["urn"], "prod deploys from any branch"))
-        if inputs.get("canAdminsBypass") is not False:
+        if inputs.get("canAdminsBypass") is True:
             found.append(Violation("prod-gated", environment["urn"], "admins can bypass the prod gate"))
     return found
 

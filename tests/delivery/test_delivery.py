@@ -94,8 +94,12 @@ def test_only_infra_gets_a_runner_when_service_deploys_are_left_out() -> None:
 @pytest.mark.parametrize("environment", CODEBUILD)
 def test_the_runner_sends_https_only_and_the_endpoint_admits_it(environment: str) -> None:
     plan = stack_plan(environment)
-    [egress] = plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    runner_group = plan.one("aws:ec2/securityGroup:SecurityGroup")
+    [egress] = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["name"].startswith("delivery-")
+    ]
+    runner_group = plan.one("aws:ec2/securityGroup:SecurityGroup", "delivery-runner")
     assert egress["inputs"]["securityGroupId"] == f"{runner_group['name']}-id"
     assert (egress["inputs"]["fromPort"], egress["inputs"]["toPort"], egress["inputs"]["ipProtocol"]) == (
         443,
@@ -103,9 +107,13 @@ def test_the_runner_sends_https_only_and_the_endpoint_admits_it(environment: str
         "tcp",
     )
     assert "ingress" not in runner_group["inputs"] and "egress" not in runner_group["inputs"]
-    [ingress] = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    [ingress] = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["name"].startswith("delivery-")
+    ]
     assert ingress["inputs"]["referencedSecurityGroupId"] == f"{runner_group['name']}-id"
-    assert ingress["inputs"]["securityGroupId"] == "sg-eks-pyairtable-" + environment  # the cluster's (mock)
+    assert ingress["inputs"]["securityGroupId"] == f"sg-pyairtable-{environment}-cluster"  # the cluster's (mock)
 
 
 @pytest.mark.parametrize("environment", CODEBUILD)

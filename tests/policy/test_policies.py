@@ -221,6 +221,14 @@ def test_only_the_pull_through_cache_credential_may_use_the_aws_managed_key() ->
     )
 
 
+def test_the_default_redis_user_is_no_login_only_while_it_is_switched_off() -> None:
+    resources = resources_of("dev")
+    assert fired("dev", resources, "no-literal-credentials") == []
+    user = first(resources, "aws:elasticache/user:User", userName="default")
+    user["inputs"]["accessString"] = "on ~* +@all"
+    assert [v.urn for v in fired("dev", resources, "no-literal-credentials")] == [user["urn"]]
+
+
 def test_the_controller_group_may_run_on_demand_in_dev_only() -> None:
     resources = resources_of("dev")
     group = first(resources, "aws:eks/nodeGroup:NodeGroup")
