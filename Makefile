@@ -11,7 +11,7 @@ JSON    ?=
 BASE    ?= HEAD
 FROM    ?= plan
 
-.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff clean
+.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
@@ -52,8 +52,14 @@ bench: $(STAMP) ## time the offline plan against the floor of importing the SDKs
 cost: $(STAMP) ## the priced bill of every stack: report and chart in build/ (FROM=pulumi reads real outputs)
 	$(PYTHON) -m tools.cost_report --from $(FROM)
 
-cost-diff: $(STAMP) ## the bill's change per stack and line item against BASE (a git revision, default HEAD)
-	$(PYTHON) -m tools.cost_report --diff $(BASE)
+cost-diff: $(STAMP) ## the PR comment against BASE: change per stack and item, budget breaches (FAIL_ON_BUDGET=1 fails), bill folded
+	$(PYTHON) -m tools.cost_comment --base $(BASE)
+
+cost-actuals: $(STAMP) ## Cost Explorer's month-to-date spend beside the estimate, STACK=dev (needs AWS credentials)
+	$(PYTHON) -m tools.cost_actuals --stack $(STACK)
+
+prices: $(STAMP) ## rebuild data/prices.yaml from AWS's public offer files and Spot Advisor data (needs network)
+	$(PYTHON) -m tools.prices
 
 clean: ## remove .venv, caches and build/
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

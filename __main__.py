@@ -4,11 +4,9 @@ Stack `org` declares the GitHub organization; stacks `dev`, `staging` and `prod`
 environment each. No resource is declared by two stacks. Every stack exports its priced bill.
 """
 
-import pulumi
-
 from components.config.org import OrgConfig
 from components.config.stack_file import read_stack_config
-from components.cost.bill import compute_bill
+from components.cost.bill import export_cost
 from components.cost.prices import load_prices
 from components.shared.catalog import load_catalog
 from components.stacks.environment import environment_stack
@@ -22,4 +20,4 @@ if isinstance(config, OrgConfig):
 else:
     environment_stack(config, catalog)
 
-pulumi.export("cost", compute_bill(config, catalog, load_prices()))
+export_cost(config, catalog, load_prices())

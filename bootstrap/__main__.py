@@ -25,7 +25,7 @@ from components.cost.prices import load_prices
 from components.delivery.names import backend_url, secrets_key_alias
 from components.shared.catalog import load_catalog
 from components.shared.iam import WEB_IDENTITY_AUDIENCE
-from components.shared.kms import rotating_key
+from components.shared.kms import KeyAccess, key_policy, role_user_statement, rotating_key
 
 bootstrap = parse_bootstrap_config(
     pulumi.get_stack(), {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
@@ -42,6 +42,9 @@ provider = aws.Provider(
     ),
 )  # fmt: skip
 with_aws = pulumi.ResourceOptions(provider=provider)
+# People administer the bootstrap's keys (the CI roles it creates never do); one role may delete them.
+people = [arn for arn in environment.admin_role_arns if "pyairtable-infra-" not in arn]
+key_access = KeyAccess(administrators=people, break_glass_role_arn=environment.break_glass_role_arn)
 
 backend = StateBackend(
     "state",
@@ -49,6 +52,8 @@ backend = StateBackend(
         account_id=account,
         state_version_days=bootstrap.settings.state_version_days,
         backup_retention_days=bootstrap.settings.backup_retention_days,
+        region=region,
+        key_access=key_access,
     ),
     opts=with_aws,
 )
@@ -64,6 +69,13 @@ rotating_key(
     "bootstrap-secrets",
     alias=secrets_key_alias(BOOTSTRAP_KEY_STACK),
     description="Secrets provider of this account's bootstrap stack",
+    # Only the administrators who run the bootstrap use it.
+    policy=pulumi.Output.json_dumps(
+        key_policy(
+            key_access,
+            *(role_user_statement(f"AdministratorUses{index}", arn) for index, arn in enumerate(people)),
+        )
+    ),
     opts=with_aws,
     protect=True,
 )
@@ -80,8 +92,9 @@ access = {
             bucket_arn=backend.bucket_arn,
             state_key_arn=backend.key_arn,
             other_stacks=[other for other in bootstrap.settings.stacks if other != stack],
-            administrator_role_arns=[arn for arn in environment.admin_role_arns if "pyairtable-infra-" not in arn],
+            administrator_role_arns=people,
             manages_account=stack != ORG_STACK,
+            key_access=key_access,
         ),
         opts=with_aws,
     )

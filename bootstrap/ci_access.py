@@ -35,7 +35,7 @@ from components.delivery.names import (
     workflow_subject,
 )
 from components.shared.iam import WEB_IDENTITY_AUDIENCE, policy_document
-from components.shared.kms import rotating_key
+from components.shared.kms import KeyAccess, key_policy, role_user_statement, rotating_key
 
 PROJECT_OF_STACKS = "pyairtable-infra"
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -86,6 +86,8 @@ class StackAccessArgs:
     """People's roles that may assume the up role by hand (break glass)."""
     manages_account: bool
     """True for an environment stack (its up role administers the account), False for org (GitHub only)."""
+    key_access: KeyAccess
+    """The account's administrators and break-glass role (the secrets key's explicit policy)."""
 
 
 class StackAccess(pulumi.ComponentResource):
@@ -101,13 +103,6 @@ class StackAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: StackAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:bootstrap:StackAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = rotating_key(
-            f"{name}-secrets",
-            alias=secrets_key_alias(args.stack),
-            description=f"Secrets provider of the {args.stack} stack (losing it loses every secret in its state)",
-            opts=child,
-            protect=True,
-        )
         organization, stack = args.organization, args.stack
         up_subjects = workflow_subject(organization, f"environment:{stack}", UP_WORKFLOW, "refs/heads/main")
         up = self._role(
@@ -141,6 +136,22 @@ class StackAccess(pulumi.ComponentResource):
             ),
             session_seconds=READ_SESSION_SECONDS,
             opts=child,
+        )
+        # The CLI calls KMS itself (no service in between): the key names its users, so the roles come first.
+        key = rotating_key(
+            f"{name}-secrets",
+            alias=secrets_key_alias(args.stack),
+            description=f"Secrets provider of the {args.stack} stack (losing it loses every secret in its state)",
+            policy=pulumi.Output.json_dumps(
+                key_policy(
+                    args.key_access,
+                    role_user_statement("UpEncryptsAndDecrypts", up.arn),
+                    role_user_statement("PreviewDecrypts", preview.arn, ("kms:Decrypt", "kms:DescribeKey")),
+                    role_user_statement("DriftDecrypts", drift.arn, ("kms:Decrypt", "kms:DescribeKey")),
+                )
+            ),
+            opts=child,
+            protect=True,
         )
         aws.iam.RolePolicy(f"{name}-up-state", role=up.id, policy=self._write_policy(args, key), opts=child)
         for role, suffix in ((preview, "preview"), (drift, "drift")):

@@ -15,7 +15,14 @@ import pulumi_aws as aws
 
 from components.delivery.names import state_bucket_name
 from components.shared.iam import policy_document, service_trust_policy
-from components.shared.kms import rotating_key
+from components.shared.kms import (
+    GRANT_ACTIONS,
+    USER_ACTIONS,
+    KeyAccess,
+    key_policy,
+    rotating_key,
+    via_service_user_statement,
+)
 
 NEWEST_VERSIONS_KEPT = 10
 """Old versions of a state file kept whatever their age (the last ten updates can always be undone)."""
@@ -34,6 +41,10 @@ class StateBackendArgs:
 
     account_id: str
     """The AWS account (names the bucket and scopes the service trusts)."""
+    region: str
+    """The account's region (S3 and AWS Backup call KMS from there)."""
+    key_access: KeyAccess
+    """The account's administrators and break-glass role (the key's explicit policy)."""
     state_version_days: int
     """Days an old version of a state file is kept."""
     backup_retention_days: int
@@ -58,6 +69,19 @@ class StateBackend(pulumi.ComponentResource):
             f"{name}-key",
             alias="alias/pyairtable-pulumi-state",
             description="Encrypts the Pulumi state bucket and its backups",
+            # Used only through S3 (state objects) and AWS Backup (the vault); the roles' IAM policies decide who.
+            policy=pulumi.Output.json_dumps(
+                key_policy(
+                    args.key_access,
+                    via_service_user_statement("StateObjects", args.account_id, f"s3.{args.region}.amazonaws.com"),
+                    via_service_user_statement(
+                        "StateBackups",
+                        args.account_id,
+                        f"backup.{args.region}.amazonaws.com",
+                        (*USER_ACTIONS, *GRANT_ACTIONS),
+                    ),
+                )
+            ),
             opts=child,
             protect=True,
         )

@@ -49,6 +49,8 @@ LITERAL_KEY_PATTERNS = (
 
 ENUM_PROPERTIES = frozenset({"permission", "role"})
 """Properties where "admin" is a level of an enumeration (GitHub permissions and roles), not a login."""
+NAMESPACE_PROPERTIES = frozenset({"matchNames", "namespace"})
+"""Properties holding Kubernetes namespace names, where `default` is a namespace, not a password."""
 REFERENCE_PROPERTIES = frozenset({"property", "secretKey", "existingSecret"})
 """Properties that name where a credential is kept (ESO's JSON property and Secret key, Grafana's
 existing Secret), never the credential itself: "password" there is a key name."""
@@ -149,7 +151,7 @@ def no_literal_credentials(stack: str, resources: Sequence[Resource]) -> list[Vi
         for key, value in _leaves(inputs):
             if not isinstance(value, str) or (disabled_default and key == name_key):
                 continue
-            ignored = ENUM_PROPERTIES | REFERENCE_PROPERTIES
+            ignored = ENUM_PROPERTIES | REFERENCE_PROPERTIES | NAMESPACE_PROPERTIES
             if key not in ignored and value.strip().lower() in DEFAULT_CREDENTIALS:
                 found.append(Violation("no-literal-credentials", resource["urn"], f"{key} is a default credential"))
             if any(pattern.search(value) for pattern in LITERAL_KEY_PATTERNS):

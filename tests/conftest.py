@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,20 @@ def stack_plan(stack: str) -> Plan:
 def helm_release(plan: Plan, component: str) -> dict[str, Any]:
     """The Helm release of a component of an environment plan (ESO and Monitoring each have one)."""
     return plan.one("kubernetes:helm.sh/v3:Release", f"{component}-release")
+
+
+@cache
+def _variant_plan(stack: str, overrides: str) -> Plan:
+    return build_plan(stack, json.loads(overrides))
+
+
+def variant_plan(stack: str, overrides: dict[str, Any]) -> Plan:
+    """The plan of a stack with some config replaced, built once per session for equal overrides."""
+    return _variant_plan(stack, json.dumps(overrides, sort_keys=True))
+
+
+NAT_INSTANCE_VARIANT = {"natGateways": "instance", "natInstanceType": "t4g.micro"}
+"""dev's egress through a NAT instance of a type the price table lacks (NAT, unpriced-line and bill tests)."""
 
 
 @pytest.fixture(params=STACKS)

@@ -60,9 +60,13 @@ def _kubernetes_object(inputs: Mapping[str, Any]) -> tuple[Any, ...] | None:
 
 IDENTITY: dict[str, Identity] = {
     # AWS: names unique per account (and region for regional services).
+    "aws:budgets/budget:Budget": _named_or_prefixed("name", "namePrefix", "accountId"),
     "aws:cloudwatch/logGroup:LogGroup": _named_or_prefixed("name", "namePrefix"),
+    "aws:ec2/securityGroup:SecurityGroup": _named_or_prefixed("name", "namePrefix", "vpcId"),
     "aws:ec2/launchTemplate:LaunchTemplate": _named_or_prefixed("name", "namePrefix"),
     "aws:ec2/subnet:Subnet": _fields("cidrBlock", "vpcId"),
+    # Two endpoints of one service in a VPC would both claim its private DNS name.
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _fields("serviceName", "vpcId"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _fields("subnetId"),
     "aws:eks/cluster:Cluster": _fields("name"),
     # ECR: one pull-through cache rule and one creation template per prefix in a registry.
@@ -85,7 +89,6 @@ IDENTITY: dict[str, Identity] = {
     "aws:rds/instance:Instance": _fields("identifier"),
     "aws:rds/subnetGroup:SubnetGroup": _fields("name"),
     "aws:rds/parameterGroup:ParameterGroup": _fields("name"),
-    "aws:ec2/securityGroup:SecurityGroup": _fields("name", "vpcId"),
     "aws:elasticache/replicationGroup:ReplicationGroup": _fields("replicationGroupId"),
     "aws:elasticache/subnetGroup:SubnetGroup": _fields("name"),
     "aws:elasticache/parameterGroup:ParameterGroup": _fields("name"),
@@ -141,6 +144,8 @@ NO_PHYSICAL_NAME = frozenset(
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/eip:Eip",
         "aws:ec2/flowLog:FlowLog",
+        "aws:ec2/instance:Instance",
+        "aws:ec2/networkInterface:NetworkInterface",
         "aws:ec2/internetGateway:InternetGateway",
         "aws:ec2/natGateway:NatGateway",
         "aws:ec2/routeTable:RouteTable",
@@ -199,11 +204,7 @@ def test_no_two_resources_of_a_type_share_a_physical_name(any_plan: Plan) -> Non
 def test_the_kms_aliases_differ(env_plan: Plan) -> None:
     names = sorted(alias["inputs"]["name"] for alias in env_plan.of_type("aws:kms/alias:Alias"))
     stack = env_plan.stack
-    assert names == [
-        f"alias/pyairtable-{stack}-datastores",
-        f"alias/pyairtable-{stack}-eks-secrets",
-        f"alias/pyairtable-{stack}-secrets",
-    ]
+    assert names == [f"alias/pyairtable-{stack}-{key}" for key in ("datastores", "eks-secrets", "logs", "secrets")]
 
 
 def test_a_planted_alias_collision_is_found(env_plan: Plan) -> None:

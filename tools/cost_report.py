@@ -45,7 +45,7 @@ PLANNING_ESTIMATES = {
 """The planning document's figures: "~$50/month today, ~$142/month for three environments,
 60% savings from spot in dev, ~$92/month for the registry move"."""
 
-CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys", "logs", "delivery", "GitHub")
+CATEGORIES = ("compute", "data stores", "storage", "network", "secrets and keys", "logs", "delivery", "GitHub", "other")
 """The chart's stack order; `category` sorts every bill item into one of them."""
 
 
@@ -53,13 +53,14 @@ CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("compute", ("eks", "node group", "reserved"), ()),
     ("data stores", ("postgresql", "redis", "valkey", "database insights"), ()),
     ("storage", ("ecr",), ("volume",)),
-    ("network", ("nat", "public ipv4"), ()),
+    ("network", ("nat", "public ipv4", "vpc"), ()),
     ("secrets and keys", ("secrets manager", "kms"), ()),
     ("logs", (), ("logs",)),
     ("delivery", ("ci runners",), ()),
     ("GitHub", ("github",), ()),
+    ("other", ("aws budgets",), ()),
 )
-"""(category, name prefixes, name substrings), first match wins."""
+"""(category, name prefixes, name parts), first match wins: a NAT instance's root volume is storage."""
 
 
 def category(item: str) -> str:
@@ -68,7 +69,7 @@ def category(item: str) -> str:
     for found, prefixes, parts in CATEGORY_RULES:
         if name.startswith(prefixes) or any(part in name for part in parts):
             return found
-    raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.category")
+    raise ValueError(f"bill item {item!r} has no chart category; add it to tools/cost_report.CATEGORY_RULES")
 
 
 def plan_bills(stacks: Sequence[str] = STACKS) -> dict[str, Bill]:
@@ -249,9 +250,20 @@ def write_chart(bills: Mapping[str, Bill], path: Path) -> Path:
         axes.annotate(
             f"${bills[stack]['monthlyUsd']:,.0f}", (position - width / 2, bottoms[position]), ha="center", va="bottom"
         )
+        # The budget across both bars of the stack: a bill over the line is over budget.
+        budget = bills[stack]["budgetUsd"]
+        axes.hlines(
+            budget,
+            position - width,
+            position + width,
+            colors="firebrick",
+            linestyles="dashed",
+            label="budget" if position == 0 else "_nolegend_",
+        )
+        axes.annotate(f"budget ${budget:,.0f}", (position + width, budget), ha="left", va="bottom", fontsize="small")
     axes.set_xticks(positions, stacks)
     axes.set_ylabel("USD per month")
-    axes.set_title("Monthly cost per stack, by category, beside its on-demand equivalent")
+    axes.set_title("Monthly cost per stack, by category, beside its on-demand equivalent; dashed: budget")
     axes.legend(fontsize="small")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
+from components.cluster.deploy_access import deploy_group
 from components.cluster.node_groups import NodeGroups, NodeGroupsArgs
 from components.config.environment import EKS_ADDONS
 from components.shared.iam import (
@@ -26,13 +27,16 @@ from components.shared.iam import (
     service_trust_policy,
     web_identity_trust_policy,
 )
-from components.shared.kms import rotating_key
+from components.shared.kms import KeyAccess, key_policy, role_user_statement, rotating_key
 
 CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-# The deploy role applies workloads into the service namespaces only: edit there, nothing cluster-wide.
-DEPLOY_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+CLUSTER_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 EBS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
+# The VPC CNI (aws-node) assigns pod addresses with its own role (IRSA), so the node role, which
+# every pod on a node could reach through IMDS before hop limit 1, no longer holds these rights.
+CNI_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
 # Networking add-ons run as DaemonSets and must be in place before nodes join (or pods get no
 # address); coredns and the EBS CSI controller are Deployments that only become healthy on nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
@@ -96,18 +100,22 @@ class ClusterArgs:
     admin; empty: ambient credentials, which must then belong to one of `admin_role_arns`."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets for the control plane's network interfaces and the nodes."""
+    endpoint_public_access: bool
+    """Whether the API server has a public endpoint (config `cluster.endpointPublicAccess`)."""
     public_access_cidrs: Sequence[str]
-    """CIDRs that may reach the public endpoint (config refuses 0.0.0.0/0)."""
+    """Public CIDRs that may reach the public endpoint (config refuses wide and private ranges)."""
     log_types: Sequence[str]
-    """Control-plane log types (api, audit and authenticator at least)."""
+    """Control-plane log types (all five)."""
     log_retention_days: int
     """Retention of the control-plane log group, in days."""
+    logs_key_arn: pulumi.Input[str]
+    """Customer-managed key that encrypts the control-plane log group."""
+    key_access: KeyAccess
+    """Administrators and the break-glass role of the secrets-encryption key."""
     admin_role_arns: Sequence[str]
     """IAM roles granted cluster admin through access entries."""
-    deploy_role_arn: pulumi.Input[str]
-    """The GitHub Actions deploy role, granted edit in `deploy_namespaces` only."""
-    deploy_namespaces: Sequence[str]
-    """Namespaces the deploy role may edit (the catalog's service namespaces)."""
+    deploy_role_arns: Mapping[str, pulumi.Input[str]]
+    """Each deployable service's deploy role; its access entry maps it to `deploy_group(service)` only."""
     addon_versions: Mapping[str, str]
     """Pinned version of every add-on of `EKS_ADDONS`."""
     reclaim_volumes: bool
@@ -146,23 +154,56 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect))
 
+        role = aws.iam.Role(
+            f"{name}-cluster",
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster", role=role.name, policy_arn=CLUSTER_POLICY_ARN, opts=child
+        )
         # Not `-secrets`: that alias is the Secrets Manager key's (service_secrets.SecretsKey), and
-        # alias names are unique per account and region.
+        # alias names are unique per account and region. The key policy names the cluster role as
+        # the key's only user, so the role exists first.
         key = rotating_key(
             f"{name}-secrets",
             alias=f"alias/{args.cluster_name}-eks-secrets",
             description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
+            policy=pulumi.Output.json_dumps(
+                key_policy(
+                    args.key_access,
+                    role_user_statement(
+                        "ClusterRoleEnvelopeEncryption",
+                        role.arn,
+                        ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"),
+                    ),
+                )
+            ),
             opts=child,
             protect=args.protect,
         )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane",
-            # The name EKS writes to; declaring it first gives it our retention.
-            name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=args.log_retention_days,
+        key_policy_of_role = aws.iam.RolePolicy(
+            f"{name}-cluster-secrets-key",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                        "Resource": key.arn,
+                    }
+                )
+            ),
             opts=child,
         )
-        role = self._cluster_role(name, key, child)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            # The name EKS writes to; declaring it first gives it our retention and key.
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
 
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
@@ -180,11 +221,17 @@ class Cluster(pulumi.ComponentResource):
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids),
                 endpoint_private_access=True,
-                endpoint_public_access=True,
-                public_access_cidrs=list(args.public_access_cidrs),
+                endpoint_public_access=args.endpoint_public_access,
+                public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
             ),
             deletion_protection=args.protect,
-            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[log_group, role])),
+            # The role's policies outlive the cluster on destroy (as in the pulumi-aws and Terraform
+            # examples): without them EKS cannot delete the network interfaces and security groups it
+            # made, and they would strand the VPC.
+            opts=pulumi.ResourceOptions.merge(
+                protected,
+                pulumi.ResourceOptions(depends_on=[log_group, role, cluster_policy, key_policy_of_role]),
+            ),
         )
         access = self._grant_access(name, args, cluster, child)
 
@@ -198,21 +245,27 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
         self.oidc_provider_arn = oidc_provider.arn
 
-        addons_before_nodes = [self._addon(name, args, cluster, addon, opts=child) for addon in ADDONS_BEFORE_NODES]
+        cni_role, cni_policy = self._irsa_role(name, "vpc-cni", oidc_provider.arn, CNI_SERVICE_ACCOUNT, CNI_POLICY_ARN)
+        addons_before_nodes = [
+            self._addon(
+                name,
+                args,
+                cluster,
+                addon,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cni_policy]))
+                if addon == "vpc-cni"
+                else child,
+                service_account_role_arn=cni_role.arn if addon == "vpc-cni" else None,
+            )
+            for addon in ADDONS_BEFORE_NODES
+        ]
         node_groups_args = dataclasses.replace(
             args.node_groups, cluster_name=cluster.name, wait_for=addons_before_nodes
         )
         self.node_groups = NodeGroups(f"{name}-nodes", node_groups_args, opts=child)
 
-        ebs_csi_role = aws.iam.Role(
-            f"{name}-ebs-csi",
-            assume_role_policy=web_identity_trust_policy(
-                oidc_provider.arn, self.oidc_issuer, [service_account_subject(*EBS_CSI_SERVICE_ACCOUNT)]
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ebs-csi", role=ebs_csi_role.name, policy_arn=EBS_CSI_POLICY_ARN, opts=child
+        ebs_csi_role, ebs_csi_policy = self._irsa_role(
+            name, "ebs-csi", oidc_provider.arn, EBS_CSI_SERVICE_ACCOUNT, EBS_CSI_POLICY_ARN
         )
         addons_after_nodes = {
             addon: self._addon(
@@ -220,7 +273,13 @@ class Cluster(pulumi.ComponentResource):
                 args,
                 cluster,
                 addon,
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_groups])),
+                # The EBS CSI driver keeps its policy until it is gone (it detaches volumes on delete).
+                opts=pulumi.ResourceOptions.merge(
+                    child,
+                    pulumi.ResourceOptions(
+                        depends_on=[self.node_groups, *([ebs_csi_policy] if addon == "aws-ebs-csi-driver" else [])]
+                    ),
+                ),
                 service_account_role_arn=ebs_csi_role.arn if addon == "aws-ebs-csi-driver" else None,
             )
             for addon in ADDONS_AFTER_NODES
@@ -278,81 +337,66 @@ class Cluster(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _cluster_role(name: str, key: aws.kms.Key, child: pulumi.ResourceOptions) -> aws.iam.Role:
-        """The role EKS runs the control plane as, allowed to use the secrets key."""
+    def _irsa_role(
+        self,
+        name: str,
+        suffix: str,
+        oidc_provider_arn: pulumi.Input[str],
+        service_account: tuple[str, str],
+        policy_arn: str,
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """A role only `service_account` may assume (IRSA), with one managed policy attached."""
         role = aws.iam.Role(
-            f"{name}-cluster",
-            assume_role_policy=service_trust_policy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-cluster",
-            role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-cluster-secrets-key",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(
-                policy_document(
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                        "Resource": key.arn,
-                    }
-                )
+            f"{name}-{suffix}",
+            assume_role_policy=web_identity_trust_policy(
+                oidc_provider_arn, self.oidc_issuer, [service_account_subject(*service_account)]
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return role
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-{suffix}", role=role.name, policy_arn=policy_arn, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return role, attachment
 
     @staticmethod
     def _grant_access(
         name: str, args: ClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions
-    ) -> list[aws.eks.AccessPolicyAssociation]:
-        """Access entries: cluster admin for the admin roles and for the role Pulumi runs as, edit in the
-        service namespaces for the deploy role.
+    ) -> list[pulumi.Resource]:
+        """Access entries: cluster admin for the admin roles and the role Pulumi runs as; each deploy role
+        only its Kubernetes group, which RBAC binds in its own service's namespace.
 
         The cluster grants its creator nothing (no bootstrap admin), and the Kubernetes provider
         authenticates as `aws_role_arn`: without its own entry every Kubernetes resource would be refused.
+        A deploy role gets no EKS access policy at all: `AmazonEKSEditPolicy` would let it read every
+        Secret, exec into pods and edit NetworkPolicies in each namespace of its scope.
         """
         admins: list[str] = list(dict.fromkeys([*args.admin_role_arns, *filter(None, [args.aws_role_arn])]))
-        grants: list[tuple[str, pulumi.Input[str], str, aws.eks.AccessPolicyAssociationAccessScopeArgs]] = [
-            (
-                f"admin-{arn.rsplit('/', 1)[1]}",
-                arn,
-                CLUSTER_ADMIN_POLICY_ARN,
-                aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-            )
-            for arn in admins
-        ]
-        grants.append(
-            (
-                "deploy",
-                args.deploy_role_arn,
-                DEPLOY_POLICY_ARN,
-                aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                    type="namespace", namespaces=list(args.deploy_namespaces)
-                ),
-            )
-        )
-        associations = []
-        for suffix, principal_arn, policy_arn, scope in grants:
+        granted: list[pulumi.Resource] = []
+        for arn in admins:
+            suffix = f"admin-{arn.rsplit('/', 1)[1]}"
             entry = aws.eks.AccessEntry(
-                f"{name}-{suffix}", cluster_name=cluster.name, principal_arn=principal_arn, type="STANDARD", opts=child
+                f"{name}-{suffix}", cluster_name=cluster.name, principal_arn=arn, type="STANDARD", opts=child
             )
-            association = aws.eks.AccessPolicyAssociation(
-                f"{name}-{suffix}",
+            granted.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-{suffix}",
+                    cluster_name=cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY_ARN,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=child,
+                )
+            )
+        for service, role_arn in args.deploy_role_arns.items():
+            aws.eks.AccessEntry(
+                f"{name}-deploy-{service}",
                 cluster_name=cluster.name,
-                principal_arn=entry.principal_arn,
-                policy_arn=policy_arn,
-                access_scope=scope,
+                principal_arn=role_arn,
+                type="STANDARD",
+                kubernetes_groups=[deploy_group(service)],
                 opts=child,
             )
-            associations.append(association)
-        return associations
+        return granted
 
     @staticmethod
     def _addon(

@@ -1,42 +1,307 @@
-"""One namespace per deployable catalog service, plus the platform's `monitoring` namespace.
+"""Namespaces of the platform and of every deployable catalog service, with their guard rails.
 
-Each service namespace gets the environment's resource quota, default container resources (a quota
-on CPU and memory rejects pods that state none), a default-deny network policy with the allowances
-below, and a service account for its workload.
-
-Allowances (every other flow is denied in both directions):
+Each service namespace gets the environment's resource quota and default container resources (a
+quota on CPU and memory rejects pods that state none), Pod Security `restricted`, a service account
+for its workload, a Role its deploy role's group is bound to, and network policies that deny every
+flow but these (NetworkPolicies are additive: the data-store and ingress components add their own
+flows in their own policies):
 - egress to cluster DNS (kube-dns in kube-system, port 53);
-- ingress on the service's port from every service namespace: the gateway routes to all services,
-  and services call each other (e.g. the Airtable gateway); the catalog has no call graph to narrow it;
-- ingress on the service's port from `monitoring` (Prometheus scrapes `metricsPath` on that port);
-- ingress to the gateway from the VPC: the load balancer's addresses (it must not preserve client IPs);
-- egress to the service namespaces, to the VPC (databases, caches, VPC endpoints), and to the
-  internet on 443 (AWS APIs incl. STS for IRSA, Airtable, LLM and OAuth providers), never to the
-  instance metadata service (pods get AWS credentials through IRSA, not the node's role).
-The `monitoring` namespace has no policies: its node exporter and Prometheus reach every node and
-namespace; the monitoring component owns what runs there.
+- ingress on the service's port from the services that call it (catalog `calls`) and from
+  Prometheus; egress to the services it calls, on their ports;
+- egress on 443 outside the VPC, only for a service that declares `externalEgress` (NetworkPolicy
+  cannot match host names), never to the instance metadata service;
+- egress on 443 to the private subnets when the VPC has interface endpoints (their addresses).
+Nothing else: no path to Prometheus, Alertmanager or Grafana, kubelets or the API server.
+
+Platform namespaces: `monitoring` (Pod Security `baseline`, warn `restricted`; its own policies:
+Prometheus scrapes, Alertmanager reaches its receivers, the operator's webhook is reachable from the
+control plane), `node-exporter` (the only `privileged` namespace: host network and PID), and
+`kube-system` (egress anywhere except the instance metadata service). External Secrets Operator's
+namespace gets its policies where it is created (`components.secrets.operator`), from the builders here.
+
+A ValidatingAdmissionPolicy refuses `LoadBalancer` and `NodePort` Services in the service namespaces:
+RBAC cannot restrict a Service's type, and either would expose a service around the gateway.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from components.cluster.deploy_access import deploy_group
 from components.config.environment import NamespaceQuota
 from components.shared.catalog import Catalog, Service
-from components.shared.errors import ConfigError
-from components.shared.naming import MONITORING_NAMESPACE
+from components.shared.naming import MONITORING_NAMESPACE, NODE_EXPORTER_NAMESPACE
 
-# The service that receives traffic from outside the cluster.
-GATEWAY_SERVICE = "gateway"
 SERVICE_NAMESPACE_LABEL = "pyairtable.io/service-namespace"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 INSTANCE_METADATA_CIDR = "169.254.169.254/32"
+HTTPS = 443
+KUBELET_PORT = 10250
+NODE_EXPORTER_PORT = 9100
+WEBHOOK_PORT = 10250
+"""The port the prometheus-operator and ESO admission webhooks listen on (both charts' default)."""
 # What a container gets when its manifest states no resources (small: the quota bounds the total).
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMITS = {"cpu": "500m", "memory": "512Mi"}
+# Pod labels of kube-prometheus-stack's pods (set by the operator on the StatefulSets it manages,
+# and by the chart on its operator Deployment).
+PROMETHEUS_PODS = {"app.kubernetes.io/name": "prometheus"}
+ALERTMANAGER_PODS = {"app.kubernetes.io/name": "alertmanager"}
+OPERATOR_PODS = {"app": "kube-prometheus-stack-operator"}
+
+DEPLOY_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments", "deployments/scale"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["services", "configmaps"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]},
+    {
+        "apiGroups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["policy"],
+        "resources": ["poddisruptionbudgets"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+)
+"""What a deploy may do in its own namespace: Deployments (and their rollout status), Services,
+ConfigMaps, HPAs and PDBs. No Secrets, no pods/exec, pods/attach or pods/portforward, no
+NetworkPolicies, ServiceAccounts, Roles or bindings."""
+
+EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+SERVICE_TYPE_EXPRESSION = "!has(object.spec.type) || !(object.spec.type in ['LoadBalancer', 'NodePort'])"
+"""CEL (core functions only) of the admission policy: a Service without a type is a ClusterIP."""
+
+
+def pod_security_labels(enforce: str, warn: str | None = None) -> dict[str, str]:
+    """Pod Security Admission labels: enforce one level, and warn and audit at `warn` (default: the same)."""
+    return {
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/warn": warn or enforce,
+        "pod-security.kubernetes.io/audit": warn or enforce,
+    }
+
+
+def namespace_peer(name: str, pods: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A NetworkPolicy peer: the pods (all, or those with `pods` labels) of the namespace `name`."""
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
+    if pods:
+        peer["podSelector"] = {"matchLabels": dict(pods)}
+    return peer
+
+
+def cidr_peer(cidr: str, *excluded: str) -> dict[str, Any]:
+    """A NetworkPolicy peer of an address range, minus `excluded` ranges."""
+    block: dict[str, Any] = {"cidr": cidr}
+    if excluded:
+        block["except"] = list(excluded)
+    return {"ipBlock": block}
+
+
+def tcp(*ports: int) -> list[dict[str, Any]]:
+    """NetworkPolicy ports: these TCP ports."""
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+DNS_EGRESS = {
+    "to": [namespace_peer("kube-system", {"k8s-app": "kube-dns"})],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+"""Egress to the cluster's DNS, which every pod needs."""
+
+
+def internet_egress(vpc_cidr: str, ports: Sequence[int] = (HTTPS,)) -> dict[str, Any]:
+    """Egress to addresses outside the VPC on `ports`, never to the instance metadata service."""
+    return {"to": [cidr_peer("0.0.0.0/0", vpc_cidr, INSTANCE_METADATA_CIDR)], "ports": tcp(*ports)}
+
+
+def private_subnets_egress(private_subnet_cidrs: Sequence[str], ports: Sequence[int]) -> dict[str, Any]:
+    """Egress to the private subnets (API server and endpoint interfaces, kubelets) on `ports`."""
+    return {"to": [cidr_peer(cidr) for cidr in private_subnet_cidrs], "ports": tcp(*ports)}
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One NetworkPolicy: its name suffix and spec (plain data, so tests can evaluate it)."""
+
+    name: str
+    """Policy name inside the namespace."""
+    spec: dict[str, Any]
+    """The NetworkPolicy spec (camelCase, as the API server takes it)."""
+
+
+def default_deny() -> PolicySpec:
+    """Deny every flow in and out of every pod of the namespace (the others add allowances)."""
+    return PolicySpec("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+
+
+def allow_dns() -> PolicySpec:
+    """Every pod may resolve names."""
+    return PolicySpec("allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [DNS_EGRESS]})
+
+
+def service_policies(
+    service: Service, catalog: Catalog, vpc_cidr: str, endpoint_subnet_cidrs: Sequence[str]
+) -> list[PolicySpec]:
+    """The network policies of one service namespace (see the module docstring)."""
+    assert service.port is not None
+    callers = [other for other in catalog.deployable if service.name in other.calls]
+    ingress_from = [namespace_peer(caller.namespace) for caller in callers]
+    ingress_from.append(namespace_peer(MONITORING_NAMESPACE, PROMETHEUS_PODS))
+    policies = [
+        default_deny(),
+        allow_dns(),
+        PolicySpec(
+            "allow-callers",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": ingress_from, "ports": tcp(service.port)}],
+            },
+        ),
+    ]
+    egress: list[dict[str, Any]] = []
+    for callee_name in service.calls:
+        callee = catalog.service(callee_name)
+        assert callee.port is not None
+        egress.append({"to": [namespace_peer(callee.namespace)], "ports": tcp(callee.port)})
+    if service.external_egress:
+        egress.append(internet_egress(vpc_cidr))
+    if endpoint_subnet_cidrs:
+        egress.append(private_subnets_egress(endpoint_subnet_cidrs, (HTTPS,)))
+    if egress:
+        policies.append(PolicySpec("allow-egress", {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress}))
+    return policies
+
+
+def monitoring_policies(vpc_cidr: str, private_subnet_cidrs: Sequence[str]) -> list[PolicySpec]:
+    """The `monitoring` namespace: its own pods talk freely; out of it only what each component needs."""
+    in_namespace = namespace_peer(MONITORING_NAMESPACE)
+    return [
+        default_deny(),
+        allow_dns(),
+        PolicySpec(
+            "allow-within-namespace",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [in_namespace]}],
+                "egress": [{"to": [in_namespace]}],
+            },
+        ),
+        # The operator, kube-state-metrics, Grafana's sidecars and Prometheus's discovery read the
+        # API server, whose interfaces sit in the private subnets.
+        PolicySpec(
+            "allow-api-server",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [private_subnets_egress(private_subnet_cidrs, (HTTPS,))],
+            },
+        ),
+        # Prometheus scrapes pods in every namespace, the kubelets and the node exporter (host network).
+        PolicySpec(
+            "allow-prometheus-scrapes",
+            {
+                "podSelector": {"matchLabels": PROMETHEUS_PODS},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"namespaceSelector": {}}]},
+                    private_subnets_egress(private_subnet_cidrs, (KUBELET_PORT, NODE_EXPORTER_PORT)),
+                ],
+            },
+        ),
+        PolicySpec(
+            "allow-alertmanager-receivers",
+            {
+                "podSelector": {"matchLabels": ALERTMANAGER_PODS},
+                "policyTypes": ["Egress"],
+                "egress": [internet_egress(vpc_cidr)],
+            },
+        ),
+        PolicySpec(
+            "allow-operator-webhook",
+            {
+                "podSelector": {"matchLabels": OPERATOR_PODS},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [cidr_peer(cidr) for cidr in private_subnet_cidrs], "ports": tcp(WEBHOOK_PORT)}],
+            },
+        ),
+    ]
+
+
+def kube_system_policies() -> list[PolicySpec]:
+    """`kube-system`: egress anywhere but the instance metadata service (pods use IRSA, not the node's role).
+
+    The add-ons that need IMDS (aws-node, kube-proxy, the Pod Identity agent) run on the host network,
+    where NetworkPolicies do not apply.
+    """
+    return [
+        PolicySpec(
+            "deny-instance-metadata",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [cidr_peer("0.0.0.0/0", INSTANCE_METADATA_CIDR)]}],
+            },
+        )
+    ]
+
+
+def declare_policies(
+    prefix: str, namespace: pulumi.Input[str], policies: Sequence[PolicySpec], opts: pulumi.ResourceOptions
+) -> list[kubernetes.networking.v1.NetworkPolicy]:
+    """Declare `policies` in `namespace`, each as `<prefix>-<policy name>`."""
+    return [
+        kubernetes.networking.v1.NetworkPolicy(
+            f"{prefix}-{policy.name}",
+            metadata={"name": policy.name, "namespace": namespace},
+            # Plain data (tests evaluate it) in the API's own camelCase, which the provider accepts.
+            spec=cast("Any", policy.spec),
+            opts=opts,
+        )
+        for policy in policies
+    ]
+
+
+def service_type_policy_spec() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy refusing exposed Service types in the service namespaces."""
+    return {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "namespaceSelector": {"matchLabels": {SERVICE_NAMESPACE_LABEL: "true"}},
+            "resourceRules": [
+                {
+                    "apiGroups": [""],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["services"],
+                }
+            ],
+        },
+        "validations": [
+            {
+                "expression": SERVICE_TYPE_EXPRESSION,
+                "message": "Services in a service namespace are ClusterIP only; traffic enters through the gateway",
+                "reason": "Forbidden",
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -48,39 +313,60 @@ class ServiceNamespacesArgs:
     quota: NamespaceQuota
     """Resource quota of each service namespace."""
     vpc_cidr: ipaddress.IPv4Network
-    """The VPC's range (load balancers, databases and endpoints live there)."""
+    """The VPC's range (what "outside the VPC" excludes)."""
+    private_subnet_cidrs: Sequence[str]
+    """The private subnets: API server and interface-endpoint interfaces, kubelets."""
+    interface_endpoints: bool
+    """Whether the VPC has interface endpoints (services then reach them on 443 in the private subnets)."""
     kubernetes_provider: kubernetes.Provider
     """The cluster's provider."""
+    protect: bool = False
+    """Protect the service namespaces from deletion (prod: deleting one deletes its Secrets and workloads)."""
 
 
 class ServiceNamespaces(pulumi.ComponentResource):
-    """Service namespaces with quota, limits, network policies and service accounts; plus `monitoring`."""
+    """Service namespaces with quota, limits, Pod Security, RBAC and network policies; the platform namespaces."""
 
     namespaces: dict[str, kubernetes.core.v1.Namespace]
-    """Namespaces by catalog service name, plus the key `monitoring`."""
+    """Namespaces by catalog service name, plus the keys `monitoring` and `node-exporter`."""
     service_accounts: dict[str, kubernetes.core.v1.ServiceAccount]
     """The workload's service account by catalog service name (named like the service)."""
 
     def __init__(self, name: str, args: ServiceNamespacesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:namespaces:ServiceNamespaces", name, None, opts)
-        services = args.catalog.deployable
-        if GATEWAY_SERVICE not in {service.name for service in services}:
-            raise ConfigError(f"the catalog has no deployable service {GATEWAY_SERVICE!r} to receive external traffic")
         kubernetes_options = pulumi.ResourceOptions(parent=self, provider=args.kubernetes_provider)
+        vpc_cidr = str(args.vpc_cidr)
 
-        self.namespaces = {
-            MONITORING_NAMESPACE: kubernetes.core.v1.Namespace(
-                f"{name}-{MONITORING_NAMESPACE}",
-                metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                    name=MONITORING_NAMESPACE,
-                    # The node exporter needs the host's network and PID namespaces.
-                    labels={"pod-security.kubernetes.io/enforce": "privileged"},
-                ),
-                opts=kubernetes_options,
-            )
-        }
+        monitoring = kubernetes.core.v1.Namespace(
+            f"{name}-{MONITORING_NAMESPACE}",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=MONITORING_NAMESPACE,
+                # Baseline for everything; the chart's pods meet `restricted`, which is warned about.
+                labels=pod_security_labels("baseline", "restricted"),
+            ),
+            opts=kubernetes_options,
+        )
+        node_exporter = kubernetes.core.v1.Namespace(
+            f"{name}-{NODE_EXPORTER_NAMESPACE}",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=NODE_EXPORTER_NAMESPACE,
+                # The node exporter alone needs the host's network and PID namespaces.
+                labels=pod_security_labels("privileged"),
+            ),
+            opts=kubernetes_options,
+        )
+        self.namespaces = {MONITORING_NAMESPACE: monitoring, NODE_EXPORTER_NAMESPACE: node_exporter}
+        declare_policies(
+            f"{name}-{MONITORING_NAMESPACE}",
+            monitoring.metadata.name,
+            monitoring_policies(vpc_cidr, args.private_subnet_cidrs),
+            pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[monitoring])),
+        )
+        declare_policies(f"{name}-kube-system", "kube-system", kube_system_policies(), kubernetes_options)
+
         self.service_accounts = {}
-        for service in services:
+        endpoint_cidrs = list(args.private_subnet_cidrs) if args.interface_endpoints else []
+        for service in args.catalog.deployable:
             namespace = kubernetes.core.v1.Namespace(
                 f"{name}-{service.name}",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(
@@ -89,12 +375,10 @@ class ServiceNamespaces(pulumi.ComponentResource):
                         SERVICE_NAMESPACE_LABEL: "true",
                         "app.kubernetes.io/part-of": "pyairtable",
                         "pyairtable.io/owner": service.owner,
-                        # Services run as non-root without privileges; warn on anything that is not.
-                        "pod-security.kubernetes.io/enforce": "baseline",
-                        "pod-security.kubernetes.io/warn": "restricted",
+                        **pod_security_labels("restricted"),
                     },
                 ),
-                opts=kubernetes_options,
+                opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(protect=args.protect)),
             )
             self.namespaces[service.name] = namespace
             in_namespace = pulumi.ResourceOptions.merge(
@@ -102,7 +386,13 @@ class ServiceNamespaces(pulumi.ComponentResource):
             )
             metadata = kubernetes.meta.v1.ObjectMetaArgs(namespace=service.namespace)
             self._limits(name, service, args.quota, metadata, in_namespace)
-            self._network_policies(name, service, args.vpc_cidr, metadata, in_namespace)
+            declare_policies(
+                f"{name}-{service.name}",
+                service.namespace,
+                service_policies(service, args.catalog, vpc_cidr, endpoint_cidrs),
+                in_namespace,
+            )
+            self._deploy_role(name, service, in_namespace)
             self.service_accounts[service.name] = kubernetes.core.v1.ServiceAccount(
                 f"{name}-{service.name}",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(name=service.name, namespace=service.namespace),
@@ -111,7 +401,48 @@ class ServiceNamespaces(pulumi.ComponentResource):
                 automount_service_account_token=False,
                 opts=in_namespace,
             )
+
+        admission = kubernetes.admissionregistration.v1
+        policy = admission.ValidatingAdmissionPolicy(
+            f"{name}-service-types",
+            metadata={"name": "pyairtable-service-types"},
+            spec=cast("Any", service_type_policy_spec()),
+            opts=kubernetes_options,
+        )
+        admission.ValidatingAdmissionPolicyBinding(
+            f"{name}-service-types",
+            metadata={"name": "pyairtable-service-types"},
+            spec=cast(
+                "Any",
+                {
+                    "policyName": "pyairtable-service-types",
+                    "validationActions": ["Deny"],
+                    "matchResources": {"namespaceSelector": {"matchLabels": {SERVICE_NAMESPACE_LABEL: "true"}}},
+                },
+            ),
+            opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[policy])),
+        )
         self.register_outputs({"namespaces": {key: ns.metadata.name for key, ns in self.namespaces.items()}})
+
+    @staticmethod
+    def _deploy_role(name: str, service: Service, opts: pulumi.ResourceOptions) -> None:
+        """The Role of the service's deploy group, in the service's namespace only."""
+        rbac = kubernetes.rbac.v1
+        role = rbac.Role(
+            f"{name}-{service.name}-deploy",
+            metadata={"name": "deploy", "namespace": service.namespace},
+            rules=cast("Any", [dict(rule) for rule in DEPLOY_RULES]),
+            opts=opts,
+        )
+        rbac.RoleBinding(
+            f"{name}-{service.name}-deploy",
+            metadata={"name": "deploy", "namespace": service.namespace},
+            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name="deploy"),
+            subjects=[
+                rbac.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=deploy_group(service.name))
+            ],
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
+        )
 
     @staticmethod
     def _limits(
@@ -144,77 +475,6 @@ class ServiceNamespaces(pulumi.ComponentResource):
                         type="Container", default_request=DEFAULT_REQUESTS, default=DEFAULT_LIMITS
                     )
                 ]
-            ),
-            opts=opts,
-        )
-
-    @staticmethod
-    def _network_policies(
-        name: str,
-        service: Service,
-        vpc_cidr: ipaddress.IPv4Network,
-        metadata: kubernetes.meta.v1.ObjectMetaArgs,
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        networking = kubernetes.networking.v1
-        every_pod = kubernetes.meta.v1.LabelSelectorArgs()
-        service_namespaces = networking.NetworkPolicyPeerArgs(
-            namespace_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels={SERVICE_NAMESPACE_LABEL: "true"})
-        )
-        service_port = [networking.NetworkPolicyPortArgs(protocol="TCP", port=service.port)]
-        networking.NetworkPolicy(
-            f"{name}-{service.name}-default-deny",
-            metadata=metadata,
-            spec=networking.NetworkPolicySpecArgs(pod_selector=every_pod, policy_types=["Ingress", "Egress"]),
-            opts=opts,
-        )
-        ingress_peers = [
-            service_namespaces,
-            networking.NetworkPolicyPeerArgs(
-                namespace_selector=kubernetes.meta.v1.LabelSelectorArgs(
-                    match_labels={"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
-                )
-            ),
-        ]
-        if service.name == GATEWAY_SERVICE:
-            ingress_peers.append(networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=str(vpc_cidr))))
-        networking.NetworkPolicy(
-            f"{name}-{service.name}-allow-platform",
-            metadata=metadata,
-            spec=networking.NetworkPolicySpecArgs(
-                pod_selector=every_pod,
-                policy_types=["Ingress", "Egress"],
-                ingress=[networking.NetworkPolicyIngressRuleArgs(from_=ingress_peers, ports=service_port)],
-                egress=[
-                    networking.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            networking.NetworkPolicyPeerArgs(
-                                namespace_selector=kubernetes.meta.v1.LabelSelectorArgs(
-                                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                                ),
-                                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                            )
-                        ],
-                        ports=[
-                            networking.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                            networking.NetworkPolicyPortArgs(protocol="TCP", port=53),
-                        ],
-                    ),
-                    networking.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            service_namespaces,
-                            networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=str(vpc_cidr))),
-                        ]
-                    ),
-                    networking.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            networking.NetworkPolicyPeerArgs(
-                                ip_block=networking.IPBlockArgs(cidr="0.0.0.0/0", except_=[INSTANCE_METADATA_CIDR])
-                            )
-                        ],
-                        ports=[networking.NetworkPolicyPortArgs(protocol="TCP", port=443)],
-                    ),
-                ],
             ),
             opts=opts,
         )

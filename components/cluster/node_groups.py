@@ -1,7 +1,8 @@
 """Managed node groups by capacity strategy: spot (dev), on-demand base plus spot (staging), reserved (prod).
 
 Every group launches from a template that requires IMDSv2 and encrypts its gp3 root volume, rolls
-one node at a time, and runs with a node role that holds only the three policies nodes need.
+one node at a time, and runs with a node role that holds only the two policies nodes need. IMDSv2 answers one hop only:
+pods cannot reach the node's credentials.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import pulumi_aws as aws
 from components.cost.bill_of_materials import NodeGroup
 from components.shared.iam import service_trust_policy
 
-# The only managed policies a node needs: join the cluster, pull images, run the VPC CNI.
+# The only managed policies a node needs: join the cluster and pull images. The VPC CNI has its own
+# role (IRSA, components.cluster.eks), so AmazonEKS_CNI_Policy is not the node's.
 NODE_POLICY_ARNS = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 )
 CAPACITY_LABEL = "pyairtable.io/capacity-type"
 # Amazon Linux 2023 (AL2 images end with Kubernetes 1.32); its root device is /dev/xvda.
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 ROOT_DEVICE = "/dev/xvda"
-# Two hops let a pod's network namespace reach IMDSv2 (the AWS SDKs' fallback); more would let
-# anything further away reach the node's credentials.
-IMDS_HOP_LIMIT = 2
+# One hop: IMDSv2's answer dies before it reaches a pod's network namespace, so no pod can take the
+# node role's credentials (Checkov CKV_AWS_341, EKS Best Practices). Pods get AWS access through
+# IRSA; controllers that read IMDS for their region or VPC id take them from config instead, and any
+# node class not made from these templates (Karpenter's EC2NodeClass) must set the same limit.
+IMDS_HOP_LIMIT = 1
 
 
 @dataclass(frozen=True)

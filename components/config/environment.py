@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.cluster.settings import ClusterSettings
 from components.config.common import (
     AWS_REGIONS,
     DURATION_PATTERN,
@@ -17,19 +18,44 @@ from components.config.common import (
     Slug,
     check_instance_type,
 )
-from components.cost.prices import UnpricedError, load_prices
+from components.cost.settings import BudgetAlerts
 from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
 from components.delivery.settings import DeliverySettings
+from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
+from components.network.settings import NetworkSettings
 from components.network.vpc import subnet_layout
 from components.registry.settings import EnvironmentRegistrySettings
+from components.shared.aws_limits import load_aws_limits, load_kubernetes_versions
+from components.shared.catalog import ENVIRONMENTS, load_catalog
 from components.shared.errors import InvalidKeyError
+from components.shared.kms import KeyAccess
+from components.shared.naming import PROD_ENVIRONMENT, REGISTRY_HOST
 
-# Kubernetes versions in EKS standard support when this was written (AWS "Amazon EKS Kubernetes
-# release calendar"). Extended support costs six times as much, so older versions are refused.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
-# The control-plane log types EKS accepts, and the ones this platform always keeps.
+# The control-plane log types EKS accepts; every one is required (CIS EKS 2.1.1, Checkov CKV_AWS_37):
+# the controller manager's and scheduler's logs are where a failing reconcile or placement shows.
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-REQUIRED_EKS_LOG_TYPES = ("api", "audit", "authenticator")
+REQUIRED_EKS_LOG_TYPES = EKS_LOG_TYPES
+# Prod floors: audit logs kept a year (CKV_AWS_338), rotation neither churning nor stale.
+PROD_MIN_LOG_RETENTION_DAYS = 365
+PROD_ROTATION_DAYS = (30, 365)
+# A public endpoint accepts only narrow ranges: wider than this is a provider's range, not an egress.
+WIDEST_PUBLIC_ACCESS_PREFIX = 16
+# Ranges no client reaches the public endpoint from: RFC 1918, shared (RFC 6598), loopback, link-local,
+# "this network", multicast and reserved. (Documentation ranges stay allowed as placeholders.)
+NON_PUBLIC_RANGES = tuple(
+    ipaddress.IPv4Network(cidr)
+    for cidr in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+        "224.0.0.0/3",
+    )
+)
+ROLE_ARN_PATTERN = r"^arn:aws:iam::([0-9]{12}):role/[\w+=,.@/-]+$"
 # The managed add-ons every cluster runs; `addonVersions` pins each of them per stack.
 EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
 # CloudWatch Logs accepts only these retention periods (0 means forever).
@@ -77,13 +103,6 @@ class CapacityStrategy(StrEnum):
     """On-demand nodes covered by a reservation (prod)."""
 
 
-class NatGateways(StrEnum):
-    """How many NAT gateways an environment's private subnets share."""
-
-    SINGLE = "single"
-    PER_AZ = "perAz"
-
-
 class NodePool(FrozenModel):
     """The nodes that run the services (for `mixed`, the spot part above the on-demand base)."""
 
@@ -91,7 +110,7 @@ class NodePool(FrozenModel):
     min_size: int = Field(alias="minSize", ge=0)
     desired_size: int = Field(alias="desiredSize", ge=1)
     max_size: int = Field(alias="maxSize", ge=1)
-    disk_size_gib: int = Field(alias="diskSizeGib", ge=20, le=1000)
+    disk_size_gib: int = Field(alias="diskSizeGib", ge=20)
 
     @field_validator("instance_types")
     @classmethod
@@ -104,6 +123,17 @@ class NodePool(FrozenModel):
 
     @model_validator(mode="after")
     def _sizes(self) -> NodePool:
+        limits = load_aws_limits()
+        if not limits.gp3_min_gib.value <= self.disk_size_gib <= limits.gp3_max_gib.value:
+            raise ValueError(
+                f"diskSizeGib {self.disk_size_gib} is outside gp3's {limits.gp3_min_gib.value}.."
+                f"{limits.gp3_max_gib.value} GiB ({limits.gp3_max_gib.source})"
+            )
+        if self.max_size > limits.node_group_max_size.value:
+            raise ValueError(
+                f"maxSize {self.max_size} is above {limits.node_group_max_size.value} nodes per managed node group "
+                f"({limits.node_group_max_size.source})"
+            )
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ValueError(
                 f"minSize <= desiredSize <= maxSize must hold, got {self.min_size} <= {self.desired_size} <= "
@@ -156,6 +186,8 @@ class EnvironmentConfig(FrozenModel):
 
     stack: str
     budget_usd: int = Field(alias="budgetUsd", ge=0)
+    budget_alerts: BudgetAlerts = Field(alias="budgetAlerts")
+    """Who the environment's AWS Budget alerts, and when (components/cost/settings.py)."""
     aws_region: str = Field(alias="awsRegion")
     aws_account_id: str = Field(alias="awsAccountId", pattern=r"^[0-9]{12}$")
     aws_role_arn: str = Field(alias="awsRoleArn", pattern=r"^(arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+)?$")
@@ -163,12 +195,22 @@ class EnvironmentConfig(FrozenModel):
     vpc_cidr: ipaddress.IPv4Network = Field(alias="vpcCidr")
     availability_zones: tuple[str, ...] = Field(alias="availabilityZones")
     nat_gateways: NatGateways = Field(alias="natGateways")
+    nat_instance_type: InstanceType = Field(alias="natInstanceType", default="t4g.nano")
+    """EC2 type of the NAT instance (`natGateways: instance`)."""
     flow_log_retention_days: int = Field(alias="flowLogRetentionDays")
     kubernetes_version: str = Field(alias="kubernetesVersion")
     cluster_log_types: tuple[str, ...] = Field(alias="clusterLogTypes")
     cluster_log_retention_days: int = Field(alias="clusterLogRetentionDays")
-    public_access_cidrs: tuple[ipaddress.IPv4Network, ...] = Field(alias="publicAccessCidrs", min_length=1)
+    public_access_cidrs: tuple[ipaddress.IPv4Network, ...] = Field(alias="publicAccessCidrs", default=())
     admin_role_arns: tuple[str, ...] = Field(alias="adminRoleArns", min_length=1)
+    break_glass_role_arn: str = Field(alias="breakGlassRoleArn")
+    """The only principal allowed to schedule the deletion of the environment's KMS keys."""
+    account_shared_with: tuple[str, ...] = Field(alias="accountSharedWith", default=())
+    """Other environments allowed to use this environment's AWS account (default: none)."""
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    """The cluster's endpoint and deploy-subject settings (config key `cluster`)."""
+    network: NetworkSettings
+    """Subnet slots per zone and VPC endpoints (config key `network`)."""
     addon_versions: dict[str, str] = Field(alias="addonVersions")
     capacity_strategy: CapacityStrategy = Field(alias="capacityStrategy")
     nodes: NodePool
@@ -224,9 +266,11 @@ class EnvironmentConfig(FrozenModel):
     @field_validator("kubernetes_version")
     @classmethod
     def _kubernetes_version(cls, value: str) -> str:
-        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+        known = [row.version for row in load_kubernetes_versions().versions]
+        if value not in known:
             raise ValueError(
-                f"{value!r} is not in EKS standard support; allowed: {list(SUPPORTED_KUBERNETES_VERSIONS)}"
+                f"{value!r} is not in the EKS version table (data/upstream/aws/eks-kubernetes-versions.yaml); "
+                f"allowed: {known}"
             )
         return value
 
@@ -243,18 +287,64 @@ class EnvironmentConfig(FrozenModel):
 
     @field_validator("public_access_cidrs")
     @classmethod
-    def _not_open(cls, value: tuple[ipaddress.IPv4Network, ...]) -> tuple[ipaddress.IPv4Network, ...]:
+    def _narrow_and_public(cls, value: tuple[ipaddress.IPv4Network, ...]) -> tuple[ipaddress.IPv4Network, ...]:
+        limit = load_aws_limits().public_access_cidrs_max
+        if len(value) > limit.value:
+            raise ValueError(f"{len(value)} CIDRs; EKS accepts at most {limit.value} ({limit.source})")
         for cidr in value:
-            if cidr.prefixlen < 8:
-                raise ValueError(f"{cidr} opens the cluster API to the internet; allowed: prefixes of /8 or longer")
+            if cidr.prefixlen < WIDEST_PUBLIC_ACCESS_PREFIX:
+                raise ValueError(
+                    f"{cidr} is too wide for the cluster API; allowed: /{WIDEST_PUBLIC_ACCESS_PREFIX} or longer"
+                )
+            if any(cidr.overlaps(private) for private in NON_PUBLIC_RANGES):
+                raise ValueError(
+                    f"{cidr} is not a public range (RFC 1918, shared, loopback, link-local or reserved); the public "
+                    "endpoint only sees public addresses, and private ones reach the private endpoint anyway"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError(f"a CIDR is listed twice: {[str(cidr) for cidr in value]}")
         return value
 
     @field_validator("admin_role_arns")
     @classmethod
     def _role_arns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for arn in value:
-            if not re.match(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+$", arn):
+            if not re.match(ROLE_ARN_PATTERN, arn):
                 raise ValueError(f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+    @field_validator("account_shared_with")
+    @classmethod
+    def _shared_with(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in ENVIRONMENTS]
+        if unknown:
+            raise ValueError(f"{unknown} are not environments; allowed: {list(ENVIRONMENTS)}")
+        return value
+
+    @field_validator("break_glass_role_arn")
+    @classmethod
+    def _break_glass(cls, value: str) -> str:
+        if not re.match(ROLE_ARN_PATTERN, value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+    @field_validator("alert_receivers")
+    @classmethod
+    def _unique_receivers(cls, value: tuple[AlertReceiver, ...]) -> tuple[AlertReceiver, ...]:
+        names = [receiver.name for receiver in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"receiver names {twice} are used twice; Alertmanager refuses duplicate receivers")
+        if "null" in names:
+            raise ValueError("'null' is the receiver that swallows Watchdog; choose another name")
+        return value
+
+    @field_validator("cost_center")
+    @classmethod
+    def _tag_value(cls, value: str) -> str:
+        limit = load_aws_limits().tag_value_max_length
+        if len(value) > limit.value:
+            raise ValueError(f"{len(value)} characters; a tag value has at most {limit.value} ({limit.source})")
         return value
 
     @field_validator("addon_versions")
@@ -318,10 +408,98 @@ class EnvironmentConfig(FrozenModel):
                 list(self.availability_zones),
                 f"a zone is listed twice: {list(self.availability_zones)}",
             )
+        indexes = self.network.subnet_indexes
+        letters = [zone[-1] for zone in self.availability_zones]
+        missing = [letter for letter in letters if letter not in indexes]
+        if missing:
+            # Letters without a zone keep their slot reserved (a zone removed, or about to be added).
+            raise InvalidKeyError(
+                "network.subnetIndexes",
+                indexes,
+                f"zone letters {missing} of availabilityZones have no subnet index; give each a free slot "
+                f"and never change an existing zone's index (its subnets would be replaced)",
+            )
         try:
-            subnet_layout(self.vpc_cidr, self.availability_zones)
+            subnet_layout(self.vpc_cidr, self.subnet_indexes, self.network.subnet_slots)
         except ValueError as error:
-            raise InvalidKeyError("vpcCidr", str(self.vpc_cidr), str(error)) from None
+            raise InvalidKeyError("network.subnetIndexes", indexes, str(error)) from None
+        return self
+
+    @property
+    def key_access(self) -> KeyAccess:
+        """Who administers the environment's KMS keys (the admin roles and the Pulumi role, which KMS's
+        lockout check needs) and the one role that may schedule their deletion."""
+        return KeyAccess(
+            administrators=tuple(dict.fromkeys([*self.admin_role_arns, *filter(None, [self.aws_role_arn])])),
+            break_glass_role_arn=self.break_glass_role_arn,
+        )
+
+    @property
+    def subnet_indexes(self) -> dict[str, int]:
+        """Zone name -> subnet slot, in the order of `availabilityZones`."""
+        return {zone: self.network.subnet_indexes[zone[-1]] for zone in self.availability_zones}
+
+    @model_validator(mode="after")
+    def _own_account(self) -> EnvironmentConfig:
+        # A role of another account would be assumed across accounts: a stack must manage only its own.
+        arns = {"awsRoleArn": [self.aws_role_arn] if self.aws_role_arn else [], "adminRoleArns": self.admin_role_arns}
+        arns["breakGlassRoleArn"] = [self.break_glass_role_arn]
+        for key, values in arns.items():
+            for arn in values:
+                match = re.match(ROLE_ARN_PATTERN, arn)
+                if match and match.group(1) != self.aws_account_id:
+                    raise InvalidKeyError(
+                        key,
+                        arn if key != "adminRoleArns" else list(values),
+                        f"{arn} is in account {match.group(1)}, not the environment's account {self.aws_account_id}",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> EnvironmentConfig:
+        if self.cluster.endpoint_public_access and not self.public_access_cidrs:
+            raise InvalidKeyError(
+                "publicAccessCidrs",
+                [],
+                "a public endpoint needs the CIDRs allowed to reach it (the runners' egress ranges); "
+                "EKS would otherwise open it to 0.0.0.0/0",
+            )
+        if not self.cluster.endpoint_public_access:
+            # Without a public endpoint, CI (GitHub-hosted runners reach only Azure privately), the
+            # Kubernetes provider and people need a declared way into the VPC first.
+            raise InvalidKeyError(
+                "cluster.endpointPublicAccess",
+                False,
+                "no path into the VPC is declared yet (runners in the VPC or SSM, README 'Cluster endpoint'); "
+                "allowed: true, with publicAccessCidrs limited to the runners' egress ranges",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _prod_floors(self) -> EnvironmentConfig:
+        if self.environment != PROD_ENVIRONMENT:
+            return self
+        if not any(receiver.kind == "pagerduty" for receiver in self.alert_receivers):
+            raise InvalidKeyError(
+                "alertReceivers",
+                [receiver.name for receiver in self.alert_receivers],
+                "prod needs at least one paging receiver (kind pagerduty)",
+            )
+        if self.prometheus_storage_gib <= 0:
+            raise InvalidKeyError(
+                "prometheusStorageGib", self.prometheus_storage_gib, "prod keeps its metrics on a volume; allowed: > 0"
+            )
+        if self.cluster_log_retention_days < PROD_MIN_LOG_RETENTION_DAYS:
+            raise InvalidKeyError(
+                "clusterLogRetentionDays",
+                self.cluster_log_retention_days,
+                f"prod keeps its audit logs at least {PROD_MIN_LOG_RETENTION_DAYS} days",
+            )
+        low, high = PROD_ROTATION_DAYS
+        if not low <= self.secret_rotation_days <= high:
+            raise InvalidKeyError(
+                "secretRotationDays", self.secret_rotation_days, f"prod rotates between {low} and {high} days"
+            )
         return self
 
     @model_validator(mode="after")
@@ -334,6 +512,42 @@ class EnvironmentConfig(FrozenModel):
             refresh_interval=self.secret_refresh_interval,
             prometheus_storage_gib=self.prometheus_storage_gib,
         )
+        return self
+
+    @property
+    def egress_facts(self) -> EgressFacts:
+        """What decides whether the private subnets can do without NAT (components/network/egress.py).
+
+        Every environment caches the organization's GHCR images (components/registry/pull_path.py);
+        the VPC endpoints come from `network.vpcEndpoints`, the services that call the internet from
+        the catalog's `externalEgress`.
+        """
+        return EgressFacts(
+            vpc_endpoints=frozenset(service.value for service in self.network.vpc_endpoints),
+            pull_through_registries=frozenset({REGISTRY_HOST}),
+            services_with_external_egress=tuple(
+                service.name for service in load_catalog().deployable if service.external_egress
+            ),
+        )
+
+    @model_validator(mode="after")
+    def _nat(self) -> EnvironmentConfig:
+        check_instance_type(self.nat_instance_type)
+        if self.nat_gateways in NON_PROD_ONLY and self.stack == "prod":
+            raise InvalidKeyError(
+                "natGateways",
+                self.nat_gateways.value,
+                "prod keeps managed NAT gateways (a NAT instance is a single point of failure); allowed: single, perAz",
+            )
+        if self.nat_gateways is NatGateways.NONE:
+            blockers = no_nat_blockers(self.egress_facts)
+            if blockers:
+                raise InvalidKeyError(
+                    "natGateways",
+                    self.nat_gateways.value,
+                    f"private subnets without NAT cannot work yet: {'; '.join(blockers)}; allowed now: single, perAz, "
+                    'instance (README "NAT options")',
+                )
         return self
 
     @model_validator(mode="after")
@@ -400,9 +614,9 @@ class EnvironmentConfig(FrozenModel):
         return self
 
     @model_validator(mode="after")
-    def _priced(self) -> EnvironmentConfig:
-        # The `cost` output prices everything the stack declares; a figure missing from the price
-        # table stops the program here, before any resource is declared, instead of at the export.
+    def _spot_savings_apply(self) -> EnvironmentConfig:
+        # A figure the price table lacks never stops the program (the bill shows an unpriced line);
+        # an override for a type the stack does not run is a mistake in the config itself.
         stale = sorted(set(self.spot_savings_percent) - set(self.nodes.instance_types))
         if stale:
             raise InvalidKeyError(
@@ -410,16 +624,6 @@ class EnvironmentConfig(FrozenModel):
                 self.spot_savings_percent,
                 f"instance types {stale} are not in nodes.instanceTypes; allowed: {list(self.nodes.instance_types)}",
             )
-        try:
-            region = load_prices().region(self.aws_region)
-            for instance_type in self.nodes.instance_types:
-                region.on_demand(instance_type, "nodes.instanceTypes")
-                if self.capacity_strategy is not CapacityStrategy.RESERVED:
-                    region.spot_savings(instance_type, self.spot_savings_percent)
-            for reservation in self.reservations:
-                region.reserved(reservation.instance_type, reservation.term_years, reservation.payment_option)
-        except UnpricedError as error:
-            raise InvalidKeyError(error.key, error.value, error.message) from None
         return self
 
     @property

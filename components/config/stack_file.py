@@ -20,6 +20,7 @@ import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
+from components.cluster.settings import evaluation_date, kubernetes_support_warning
 from components.config.common import ORG_STACK, PROJECT, PROJECT_FILE, SECURE_TEST_VALUE, STACKS
 from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
@@ -169,7 +170,12 @@ def read_stack_config() -> StackConfig:
     refuse_secret_values(pulumi.get_stack(), secret_keys)
     config = parse_stack_config(pulumi.get_stack(), raw)
     if isinstance(config, EnvironmentConfig):
-        check_vpcs_apart(config, environment_configs())
+        others = environment_configs()
+        check_vpcs_apart(config, others)
+        check_accounts_apart(config, others)
+        warning = kubernetes_support_warning(config.stack, config.kubernetes_version, evaluation_date())
+        if warning:
+            pulumi.log.warn(warning)
     return config
 
 
@@ -210,3 +216,21 @@ def check_vpcs_apart(config: EnvironmentConfig, others: Mapping[str, Environment
                 f"stack {config.stack!r}: config key '{PROJECT}:vpcCidr' = '{config.vpc_cidr}' overlaps "
                 f"stack {environment!r} ({other.vpc_cidr}); allowed: a CIDR no other environment uses"
             )
+
+
+def check_accounts_apart(config: EnvironmentConfig, others: Mapping[str, EnvironmentConfig]) -> None:
+    """Each environment has its own AWS account, unless both list each other in `accountSharedWith`.
+
+    Separate accounts bound what a leaked dev credential can reach; sharing one is an exception
+    both stacks must state.
+    """
+    for environment, other in others.items():
+        if environment == config.environment or other.aws_account_id != config.aws_account_id:
+            continue
+        if environment in config.account_shared_with and config.environment in other.account_shared_with:
+            continue
+        raise ConfigError(
+            f"stack {config.stack!r}: config key '{PROJECT}:awsAccountId' = '{config.aws_account_id}' is also "
+            f"stack {environment!r}'s account; allowed: an account of its own, or both stacks listing each "
+            f"other in '{PROJECT}:accountSharedWith'"
+        )

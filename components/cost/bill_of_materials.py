@@ -30,6 +30,7 @@ from components.cost.prices import (
     SpotNodes,
 )
 from components.datastores import counts as datastores
+from components.network.nat_instance import ROOT_VOLUME_GIB as NAT_INSTANCE_ROOT_GIB
 from components.registry.cost import (
     ACTIONS_INCLUDED_MINUTES,
     CREDENTIAL_SECRETS_PER_ENVIRONMENT,
@@ -39,9 +40,9 @@ from components.registry.cost import (
 from components.shared.catalog import Catalog
 from components.shared.naming import GRAFANA_ADMIN_SECRET
 
-KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", *datastores.DATASTORE_KMS_KEYS)
-"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager
-key and the data stores' key."""
+KMS_KEYS_PER_ENVIRONMENT = ("eks-secrets", "secrets-manager", "logs", *datastores.DATASTORE_KMS_KEYS)
+"""The customer-managed KMS keys of an environment: the EKS secrets envelope key, the Secrets Manager key,
+the CloudWatch Logs key and the data stores' key."""
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,26 @@ def reservation_coverage(config: EnvironmentConfig) -> tuple[ReservationCoverage
 
 
 def nat_gateway_count(config: EnvironmentConfig) -> int:
-    """NAT gateways: one shared (`natGateways: single`) or one per availability zone (`perAz`)."""
-    return 1 if config.nat_gateways is NatGateways.SINGLE else len(config.availability_zones)
+    """Managed NAT gateways: one shared (`single`), one per availability zone (`perAz`), else none."""
+    if config.nat_gateways is NatGateways.SINGLE:
+        return 1
+    return len(config.availability_zones) if config.nat_gateways is NatGateways.PER_AZ else 0
+
+
+def nat_instance_count(config: EnvironmentConfig) -> int:
+    """NAT instances (components/network/nat_instance.py): one with `natGateways: instance`, else none."""
+    return 1 if config.nat_gateways is NatGateways.INSTANCE else 0
 
 
 def public_ipv4_count(config: EnvironmentConfig) -> int:
-    """Public IPv4 addresses: one Elastic IP per NAT gateway (the cluster endpoint's is AWS's)."""
-    return nat_gateway_count(config)
+    """Public IPv4 addresses: one Elastic IP per NAT gateway or NAT instance (the cluster endpoint's is AWS's)."""
+    return nat_gateway_count(config) + nat_instance_count(config)
+
+
+def budget_count(config: EnvironmentConfig) -> int:
+    """AWS Budgets of the environment (components/cost/budget.py): one monthly cost budget."""
+    del config  # one per environment
+    return 1
 
 
 def prometheus_volume_gib(config: EnvironmentConfig) -> int:
@@ -170,6 +184,12 @@ def kms_key_count(config: EnvironmentConfig) -> int:
     """Customer-managed KMS keys of the environment (see `KMS_KEYS_PER_ENVIRONMENT`)."""
     del config  # the same keys in every environment
     return len(KMS_KEYS_PER_ENVIRONMENT)
+
+
+def interface_endpoint_count(config: EnvironmentConfig) -> int:
+    """Interface endpoint network interfaces: one per configured interface endpoint and zone (the S3
+    gateway endpoint has no hourly price)."""
+    return len(config.network.interface_endpoints) * len(config.availability_zones)
 
 
 @dataclass(frozen=True)
@@ -259,31 +279,7 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             f"{node_count(config)} nodes x {config.nodes.disk_size_gib} GiB, encrypted",
         ),
     ]
-    nat_count = nat_gateway_count(config)
-    items += [
-        LineItem(
-            "NAT gateways",
-            nat_count,
-            "gateway-month",
-            Rate("natGateway", hourly=True),
-            f"natGateways {config.nat_gateways.value}"
-            + ("" if nat_count == 1 else f": one per zone of {len(config.availability_zones)}"),
-        ),
-        LineItem(
-            "public IPv4 addresses",
-            public_ipv4_count(config),
-            "address-month",
-            Rate("publicIpv4", hourly=True),
-            "one Elastic IP per NAT gateway",
-        ),
-        LineItem(
-            "NAT data processed",
-            config.nat_data_gib_per_month,
-            "GB",
-            Rate("natDataProcessed"),
-            "estimate from natDataGibPerMonth; internet data transfer out is not priced",
-        ),
-    ]
+    items += _egress_items(config)
     if prometheus_volume_gib(config):
         items.append(
             LineItem(
@@ -314,6 +310,20 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             f"customer-managed: {', '.join(KMS_KEYS_PER_ENVIRONMENT)}",
         ),
         *_datastore_items(config, catalog),
+        *(
+            [
+                LineItem(
+                    "VPC interface endpoints",
+                    interface_endpoint_count(config),
+                    "endpoint-AZ-month",
+                    Rate("vpcEndpoint", hourly=True),
+                    f"network.vpcEndpoints {', '.join(s.value for s in config.network.interface_endpoints)} x "
+                    f"{len(config.availability_zones)} zones; data processed is not priced",
+                )
+            ]
+            if interface_endpoint_count(config)
+            else []
+        ),
         LineItem(
             "ECR pull-through cache storage",
             config.registry.cache.stored_gib,
@@ -328,6 +338,13 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             "GB",
             Rate("cloudwatchLogsIngestion"),
             "estimate from logIngestionGibPerMonth (control-plane and flow logs); storage is not priced",
+        ),
+        LineItem(
+            "AWS Budgets budget",
+            budget_count(config),
+            "budget-month",
+            Rate("awsBudget", cite_notes=True),
+            f"budgetUsd {config.budget_usd}, forecast and actual alerts",
         ),
     ]
     if config.delivery.runner_project_count:
@@ -437,6 +454,61 @@ def _datastore_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineIt
                 "GB-month",
                 Rate("backupEbsSnapshot"),
                 f"estimate from backups.volumeGibEstimate, kept backups.retentionDays {config.backups.retention_days}",
+            )
+        )
+    return items
+
+
+def _egress_items(config: EnvironmentConfig) -> list[LineItem]:
+    """How the private subnets reach the internet: managed NAT gateways, or a NAT instance, or nothing."""
+    items = []
+    nat_count = nat_gateway_count(config)
+    if nat_count:
+        items.append(
+            LineItem(
+                "NAT gateways",
+                nat_count,
+                "gateway-month",
+                Rate("natGateway", hourly=True),
+                f"natGateways {config.nat_gateways.value}"
+                + ("" if nat_count == 1 else f": one per zone of {len(config.availability_zones)}"),
+            )
+        )
+    if nat_instance_count(config):
+        items += [
+            LineItem(
+                f"NAT instance ({config.nat_instance_type})",
+                nat_instance_count(config),
+                "instance-month",
+                OnDemandNodes(config.nat_instance_type, key="natInstanceType"),
+                "natGateways instance: one on-demand instance in the first zone",
+            ),
+            LineItem(
+                "NAT instance root volume (gp3)",
+                nat_instance_count(config) * NAT_INSTANCE_ROOT_GIB,
+                "GB-month",
+                Rate("ebsGp3"),
+                f"{NAT_INSTANCE_ROOT_GIB} GiB, encrypted",
+            ),
+        ]
+    if public_ipv4_count(config):
+        items.append(
+            LineItem(
+                "public IPv4 addresses",
+                public_ipv4_count(config),
+                "address-month",
+                Rate("publicIpv4", hourly=True),
+                "one Elastic IP per NAT gateway or NAT instance",
+            )
+        )
+    if nat_count:
+        items.append(
+            LineItem(
+                "NAT data processed",
+                config.nat_data_gib_per_month,
+                "GB",
+                Rate("natDataProcessed"),
+                "estimate from natDataGibPerMonth; internet data transfer out is not priced",
             )
         )
     return items

@@ -81,6 +81,8 @@ class PostgresArgs:
     """The EKS cluster security group: the pods' source, admitted on the PostgreSQL port."""
     kms_key_arn: pulumi.Input[str]
     """The data stores' customer-managed key."""
+    logs_key_arn: pulumi.Input[str]
+    """The environment's CloudWatch Logs key: the exported DBA logs are encrypted like every log group."""
     protect: bool
     """Prod: `protect`, deletion protection."""
 
@@ -138,6 +140,7 @@ class Postgres(pulumi.ComponentResource):
                 f"{name}-log-{log}",
                 name=f"/aws/rds/instance/{self.identifier}/{log}",
                 retention_in_days=settings.log_retention_days,
+                kms_key_id=args.logs_key_arn,
                 opts=child,
             )
             for log in LOG_EXPORTS

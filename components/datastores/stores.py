@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,14 @@ from components.datastores.redis import PORT as REDIS_PORT
 from components.datastores.redis import Redis, RedisArgs
 from components.datastores.settings import PostgresSettings, RedisSettings
 from components.shared.catalog import Catalog, SecretStore
-from components.shared.kms import rotating_key
+from components.shared.kms import (
+    GRANT_ACTIONS,
+    USER_ACTIONS,
+    KeyAccess,
+    key_policy,
+    rotating_key,
+    via_service_user_statement,
+)
 from components.shared.naming import cluster_name
 
 
@@ -26,6 +34,10 @@ def database_role(service: str) -> str:
     AWS's multi-user rotation alternates it with `<role>_clone`, which must fit in 63 characters.
     """
     return service.replace("-", "_")
+
+
+DATASTORE_KEY_SERVICES = ("rds", "elasticache", "backup", "secretsmanager")
+"""The AWS services that encrypt with the data stores' key on the account's behalf."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,14 @@ class DatastoresArgs:
     """The EKS cluster security group (the pods' source)."""
     protect: bool
     """Prod: protect the key, the instance and the replication groups."""
+    key_access: KeyAccess
+    """Who administers the data stores' key and who alone may schedule its deletion."""
+    account_id: str
+    """The environment's AWS account (the key serves only its principals)."""
+    region: str
+    """The environment's region (the services the key serves are regional endpoints)."""
+    logs_key_arn: pulumi.Input[str]
+    """The environment's CloudWatch Logs key, for the database's exported logs."""
 
 
 class Datastores(pulumi.ComponentResource):
@@ -67,10 +87,22 @@ class Datastores(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatastoresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:datastores:Datastores", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+        # Key users: the account's principals only through the services that store data with it
+        # (RDS, ElastiCache, AWS Backup) or keep the RDS master secret (Secrets Manager).
+        users = [
+            via_service_user_statement(
+                f"UseThrough{service.title()}",
+                args.account_id,
+                f"{service}.{args.region}.amazonaws.com",
+                (*USER_ACTIONS, *GRANT_ACTIONS),
+            )
+            for service in DATASTORE_KEY_SERVICES
+        ]
         key = rotating_key(
             f"{name}-key",
             alias=f"alias/{cluster_name(args.environment)}-{DATASTORE_KMS_KEYS[0]}",
             description=f"PostgreSQL, Redis and backups of {cluster_name(args.environment)}",
+            policy=json.dumps(key_policy(args.key_access, *users)),
             opts=child,
             protect=args.protect,
         )
@@ -84,6 +116,7 @@ class Datastores(pulumi.ComponentResource):
                 private_subnet_ids=args.private_subnet_ids,
                 cluster_security_group_id=args.cluster_security_group_id,
                 kms_key_arn=key.arn,
+                logs_key_arn=args.logs_key_arn,
                 protect=args.protect,
             ),
             opts=child,

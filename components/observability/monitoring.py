@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.environment import AlertReceiver, EnvironmentConfig
+from components.observability.control_plane import (
+    CONTROL_PLANE_TARGETS,
+    PROMETHEUS_SERVICE_ACCOUNT,
+    control_plane_rbac_rules,
+    control_plane_service_monitor_spec,
+    eks_values,
+)
 from components.observability.rules import (
     CAPACITY_TYPE_LABEL,
     DASHBOARD_LABEL,
@@ -34,11 +41,13 @@ from components.observability.rules import (
 )
 from components.shared.catalog import Catalog
 from components.shared.errors import ConfigError
-from components.shared.naming import MONITORING_NAMESPACE
+from components.shared.naming import MONITORING_NAMESPACE, NODE_EXPORTER_NAMESPACE, PROD_ENVIRONMENT
 
 CHART = "kube-prometheus-stack"
 CHART_VERSION = "88.5.3"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
+CRD_JOB_BUSYBOX_TAG = "1.37.0"
+"""busybox image of the chart's CRD upgrade job (the chart defaults to `latest`)."""
 
 ALERTMANAGER_SECRETS_PATH = "/etc/alertmanager/secrets"
 """Where the operator mounts each Secret listed in alertmanagerSpec.secrets (as <path>/<secret>/<key>)."""
@@ -178,6 +187,7 @@ def monitoring_values(
             "admissionWebhooks": {"patch": {"resources": COMPONENT_RESOURCES["webhook-patch-job"]}},
         },
         "prometheus": {
+            "serviceAccount": {"create": True, "name": PROMETHEUS_SERVICE_ACCOUNT},
             "prometheusSpec": {
                 "replicas": config.prometheus_replicas,
                 "retention": config.prometheus_retention,
@@ -189,7 +199,7 @@ def monitoring_values(
                 "podMonitorSelector": selector,
                 "ruleSelectorNilUsesHelmValues": False,
                 "ruleSelector": selector,
-            }
+            },
         },
         "grafana": {
             "admin": {
@@ -215,7 +225,16 @@ def monitoring_values(
             # Exposes the node label as `label_pyairtable_io_capacity_type` on kube_node_labels.
             "metricLabelsAllowlist": [f"nodes=[{CAPACITY_TYPE_LABEL}]"],
         },
-        "prometheus-node-exporter": {"resources": COMPONENT_RESOURCES["node-exporter"]},
+        "prometheus-node-exporter": {
+            "resources": COMPONENT_RESOURCES["node-exporter"],
+            # The only pod that needs host network and PID: its own `privileged` namespace, so
+            # `monitoring` can enforce a stricter Pod Security level.
+            "namespaceOverride": NODE_EXPORTER_NAMESPACE,
+        },
+        # A chart bump upgrades the CRDs too (Helm never upgrades a chart's crds/ folder), by a
+        # pre-upgrade job running `kubectl apply --server-side`; busybox pinned, not `latest`.
+        "crds": {"enabled": True, "upgradeJob": {"enabled": True, "image": {"busybox": {"tag": CRD_JOB_BUSYBOX_TAG}}}},
+        **eks_values(),
     }
 
 
@@ -290,7 +309,13 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.kubernetes_provider,
-                depends_on=[args.namespaces[MONITORING_NAMESPACE], *args.secrets_ready],
+                depends_on=[
+                    args.namespaces[MONITORING_NAMESPACE],
+                    *([args.namespaces[NODE_EXPORTER_NAMESPACE]] if NODE_EXPORTER_NAMESPACE in args.namespaces else []),
+                    *args.secrets_ready,
+                ],
+                # Prod: removing the release would delete Prometheus's data and every alert.
+                protect=args.config.environment == PROD_ENVIRONMENT,
             ),
         )
         after_release = pulumi.ResourceOptions(
@@ -314,6 +339,14 @@ class Monitoring(pulumi.ComponentResource):
             )
             custom_resource(f"{service.name}-slo", "PrometheusRule", service_namespace, slo_rule_spec(service))
         custom_resource("platform-alerts", "PrometheusRule", monitoring_namespace, platform_rule_spec(args.config))
+        for target in CONTROL_PLANE_TARGETS:
+            custom_resource(
+                f"{target.job}-metrics",
+                "ServiceMonitor",
+                monitoring_namespace,
+                control_plane_service_monitor_spec(target),
+            )
+        self._control_plane_access(name, args.kubernetes_provider, monitoring_namespace)
 
         for file_name, dashboard in dashboards(args.config).items():
             dashboard_name = f"dashboard-{file_name.removesuffix('.json')}"
@@ -329,3 +362,23 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         self.register_outputs({"release_name": self.release.name, "release_status": self.release.status})
+
+    def _control_plane_access(self, name: str, provider: k8s.Provider, namespace: pulumi.Input[str]) -> None:
+        """Let Prometheus's service account read the control-plane metrics EKS serves through the API server."""
+        options = pulumi.ResourceOptions(parent=self, provider=provider)
+        role_name = "pyairtable-eks-control-plane-metrics"
+        role = k8s.rbac.v1.ClusterRole(
+            f"{name}-control-plane-metrics",
+            metadata={"name": role_name},
+            rules=cast("Any", control_plane_rbac_rules()),
+            opts=options,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-control-plane-metrics",
+            metadata={"name": role_name},
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role_name),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=PROMETHEUS_SERVICE_ACCOUNT, namespace=namespace)
+            ],
+            opts=pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[role])),
+        )

@@ -1,20 +1,21 @@
 """External Secrets Operator (ESO) on an environment's cluster, and its store for AWS Secrets Manager.
 
-ESO runs in its own namespace from the upstream Helm chart (pinned), with the CRDs the chart
-installs. Its controller's service account assumes an IAM role (IRSA) that may read only this
-environment's secrets (`pyairtable/<env>/*`) and decrypt only with this environment's secrets KMS
-key. One `ClusterSecretStore` points at Secrets Manager in the environment's region; the
-`ExternalSecret`s of `components.secrets.service_secrets` read through it.
+ESO runs in its own namespace (Pod Security `restricted`, default-deny network policies with its
+allowances) from the upstream Helm chart (pinned), with the CRDs the chart installs, annotated to be
+kept by Helm; in prod the namespace and the release are protected. Its controller's service account
+assumes an IAM role (IRSA) that may read only this environment's secrets (`pyairtable/<env>/*`) and
+decrypt only with this environment's secrets KMS key. One `ClusterSecretStore` points at Secrets
+Manager in the environment's region; the `ExternalSecret`s of `components.secrets.service_secrets`
+read through it.
 
 CRD ordering: every custom resource (the store here, the ExternalSecrets elsewhere) depends on the
-Helm release that installs the CRDs, so `pulumi up` creates them only after the release (and with
-it the CRDs) is deployed; see the README section "Secrets" for how preview treats them.
-"""
+Helm release that installs the CRDs, so `pulumi up` creates them only after the release (and with it
+the CRDs) is deployed; see the README section "Secrets" for how preview treats them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,35 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
+from components.cluster.namespaces import (
+    HTTPS,
+    PROMETHEUS_PODS,
+    WEBHOOK_PORT,
+    PolicySpec,
+    allow_dns,
+    cidr_peer,
+    declare_policies,
+    default_deny,
+    internet_egress,
+    namespace_peer,
+    pod_security_labels,
+    private_subnets_egress,
+    tcp,
+)
 from components.config.environment import EnvironmentConfig
 from components.shared.catalog import secret_prefix
 from components.shared.iam import policy_document, service_account_subject, web_identity_trust_policy
-from components.shared.naming import cluster_name
+from components.shared.naming import (
+    EXTERNAL_SECRETS_NAMESPACE,
+    MONITORING_NAMESPACE,
+    NODE_EXPORTER_NAMESPACE,
+    cluster_name,
+)
 
 CHART = "external-secrets"
 CHART_VERSION = "2.9.0"
 CHART_REPOSITORY = "https://charts.external-secrets.io"
-NAMESPACE = "external-secrets"
+NAMESPACE = EXTERNAL_SECRETS_NAMESPACE
 SERVICE_ACCOUNT = "external-secrets"
 API_VERSION = "external-secrets.io/v1"
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
@@ -63,6 +84,10 @@ class ExternalSecretsOperatorArgs:
     """ARN of the environment's secrets KMS key (`SecretsKey.arn`); the only key ESO may decrypt with."""
     namespaces: Mapping[str, kubernetes.core.v1.Namespace]
     """The namespaces allowed to use the store: each catalog service's, plus `monitoring`."""
+    private_subnet_cidrs: Sequence[str] = ()
+    """The private subnets (API server and endpoint interfaces), for ESO's network policies."""
+    protect: bool = False
+    """Protect the namespace and the release from deletion (prod)."""
 
 
 def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str) -> str:
@@ -89,11 +114,46 @@ def read_policy(region: str, account_id: str, environment: str, kms_key_arn: str
     )
 
 
+CRD_KEEP_ANNOTATIONS = {"helm.sh/resource-policy": "keep"}
+"""Helm leaves resources with this annotation in place when the release is uninstalled or replaced: a
+replaced release must not delete the CRDs, and with them every ExternalSecret and store."""
+
+
+def network_policies(vpc_cidr: str, private_subnet_cidrs: Sequence[str]) -> list[PolicySpec]:
+    """ESO's namespace: DNS; Secrets Manager and STS on 443 (endpoints in the private subnets, or the
+    internet); the API server; the webhook reachable from the control plane; Prometheus scrapes."""
+    return [
+        default_deny(),
+        allow_dns(),
+        PolicySpec(
+            "allow-egress",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [internet_egress(vpc_cidr), private_subnets_egress(private_subnet_cidrs, (HTTPS,))],
+            },
+        ),
+        PolicySpec(
+            "allow-ingress",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {"from": [cidr_peer(cidr) for cidr in private_subnet_cidrs], "ports": tcp(WEBHOOK_PORT)},
+                    {"from": [namespace_peer(MONITORING_NAMESPACE, PROMETHEUS_PODS)]},
+                ],
+            },
+        ),
+    ]
+
+
 def helm_values(role_arn: pulumi.Input[str]) -> dict[str, Any]:
     """Values of the external-secrets chart (tests check every key path against the chart's values.yaml)."""
     return {
-        # The chart renders the CRDs as templates, so `helm upgrade` also upgrades them.
+        # The chart renders the CRDs as templates, so `helm upgrade` also upgrades them; the keep
+        # annotation leaves them (and every ExternalSecret) in place if the release is ever removed.
         "installCRDs": True,
+        "crds": {"annotations": dict(CRD_KEEP_ANNOTATIONS)},
         "serviceAccount": {
             "create": True,
             "name": SERVICE_ACCOUNT,
@@ -143,13 +203,21 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             ),
             opts=aws_options,
         )
+        protected = pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(protect=args.protect))
         namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE,
-                labels={"app.kubernetes.io/managed-by": "pulumi"},
+                # The chart's pods run as non-root with every capability dropped: `restricted` holds.
+                labels={"app.kubernetes.io/managed-by": "pulumi", **pod_security_labels("restricted")},
             ),
-            opts=kubernetes_options,
+            opts=protected,
+        )
+        declare_policies(
+            name,
+            namespace.metadata.name,
+            network_policies(str(config.vpc_cidr), args.private_subnet_cidrs),
+            pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         self.release = kubernetes.helm.v3.Release(
             f"{name}-release",
@@ -164,7 +232,7 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             cleanup_on_fail=True,
             values=helm_values(role.arn),
             # The controller must be able to read secrets as soon as it starts.
-            opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[policy])),
+            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[policy])),
         )
         self.cluster_secret_store_name = CLUSTER_SECRET_STORE
         self.cluster_secret_store = kubernetes.apiextensions.CustomResource(
@@ -185,7 +253,16 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
                     }
                 },
                 # Without this, an ExternalSecret in any namespace could read every service's secrets.
-                "conditions": [{"namespaces": [args.namespaces[key].metadata.name for key in sorted(args.namespaces)]}],
+                # The node exporter's namespace reads no secrets.
+                "conditions": [
+                    {
+                        "namespaces": [
+                            args.namespaces[key].metadata.name
+                            for key in sorted(args.namespaces)
+                            if key != NODE_EXPORTER_NAMESPACE
+                        ]
+                    }
+                ],
             },
             opts=pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[self.release])),
         )

@@ -52,7 +52,7 @@ from components.shared.catalog import (
     secret_prefix,
 )
 from components.shared.errors import ConfigError
-from components.shared.kms import rotating_key
+from components.shared.kms import key_policy, rotating_key, via_service_user_statement
 from components.shared.naming import ALERTMANAGER_SECRET, GRAFANA_ADMIN_SECRET, MONITORING_NAMESPACE, cluster_name
 
 GRAFANA_ADMIN_USER = "pyairtable-admin"
@@ -101,10 +101,20 @@ class SecretsKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pyairtable:secrets:SecretsKey", name, None, opts)
+        config = args.config
+        # Key users: the account's roles, only through Secrets Manager (Pulumi writes versions, ESO
+        # reads them); their own IAM policies decide which secrets.
+        policy = key_policy(
+            config.key_access,
+            via_service_user_statement(
+                "UseThroughSecretsManager", config.aws_account_id, f"secretsmanager.{config.aws_region}.amazonaws.com"
+            ),
+        )
         key = rotating_key(
             f"{name}-key",
-            alias=f"alias/{cluster_name(args.config.environment)}-secrets",
-            description=f"Secrets Manager secrets of {cluster_name(args.config.environment)}",
+            alias=f"alias/{cluster_name(config.environment)}-secrets",
+            description=f"Secrets Manager secrets of {cluster_name(config.environment)}",
+            policy=json.dumps(policy),
             opts=pulumi.ResourceOptions(parent=self, provider=args.aws_provider),
             protect=args.protect,
         )
@@ -447,8 +457,10 @@ class ServiceSecrets(pulumi.ComponentResource):
             spec={
                 "refreshInterval": self._args.config.secret_refresh_interval,
                 "secretStoreRef": {"kind": "ClusterSecretStore", "name": operator.cluster_secret_store_name},
-                # Retain: deleting the ExternalSecret must not take the running service's Secret with it.
-                "target": {"name": target, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                # Orphan: the Secret carries no owner reference to its ExternalSecret, so deleting or
+                # replacing the ExternalSecret (or its CRD) never garbage-collects the running
+                # service's Secret. Retain: a secret deleted in Secrets Manager stays in Kubernetes.
+                "target": {"name": target, "creationPolicy": "Orphan", "deletionPolicy": "Retain"},
                 "data": [{"secretKey": key, "remoteRef": remote} for key, remote in data],
             },
             opts=pulumi.ResourceOptions.merge(

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.shared.data_files import load_data_file, validate_data
 from components.shared.errors import ConfigError
-from components.shared.naming import REGISTRY_HOST, image_repository
+from components.shared.naming import (
+    PLATFORM_NAMESPACE_PREFIXES,
+    PLATFORM_NAMESPACES,
+    REGISTRY_HOST,
+    image_repository,
+    is_platform_namespace,
+)
 from components.shared.paths import DATA_DIR, PROJECT_ROOT
 
 CATALOG_PATH = DATA_DIR / "services.yaml"
@@ -190,6 +196,12 @@ class Service(_Frozen):
     secrets: tuple[ServiceSecret, ...] = ()
     required_approvals: Annotated[int, Field(alias="requiredApprovals", ge=1, le=6)] = 1
     """Approving reviews a pull request to the default branch needs."""
+    calls: tuple[Annotated[str, Field(pattern=_DNS_LABEL)], ...] = ()
+    """Deployable services this one calls on their port: the only service-to-service flows the
+    network policies allow (default: none)."""
+    external_egress: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(alias="externalEgress")] = ()
+    """Internet hosts the service calls on 443. NetworkPolicy cannot match host names, so a service that
+    lists any gets 443 outside the VPC, and one that lists none gets no internet at all (default)."""
 
     @model_validator(mode="after")
     def _check(self) -> Service:
@@ -197,6 +209,16 @@ class Service(_Frozen):
             raise ValueError(f"service {self.name!r} deploys, so it needs `port` and `metricsPath`")
         if not self.deploys and self.secrets:
             raise ValueError(f"service {self.name!r} does not deploy, so it cannot need run-time secrets")
+        if not self.deploys and (self.calls or self.external_egress):
+            raise ValueError(f"service {self.name!r} does not deploy, so it cannot declare calls or externalEgress")
+        if self.name in self.calls:
+            raise ValueError(f"service {self.name!r} lists itself in calls")
+        if self.deploys and is_platform_namespace(self.namespace):
+            raise ValueError(
+                f"service {self.name!r} would run in namespace {self.namespace!r}, which the platform owns; "
+                f"allowed: a name that is not {list(PLATFORM_NAMESPACES)} "
+                f"and starts with none of {list(PLATFORM_NAMESPACE_PREFIXES)}"
+            )
         if not _REPOSITORY_NAME.match(self.repository):
             raise ValueError(f"{self.repository!r} is not a valid GitHub repository name")
         names = [secret.name for secret in self.secrets]
@@ -316,6 +338,11 @@ class Catalog(_Frozen):
                         f"service {service.name!r}: {secret.shared_from!r} is a store login; every service "
                         "gets its own database role or cache user instead of sharing one"
                     )
+        deployable = {service.name for service in self.services if service.deploys}
+        for service in self.services:
+            unknown = [callee for callee in service.calls if callee not in deployable]
+            if unknown:
+                raise ValueError(f"service {service.name!r} calls {unknown}, which are not deployable services")
         return self
 
     def shared_source(self, secret: ServiceSecret) -> tuple[Service, ServiceSecret]:

@@ -12,18 +12,29 @@ def cluster_name(environment: str) -> str:
     return f"pyairtable-{environment}"
 
 
-def deploy_role_name(environment: str) -> str:
-    """IAM role that GitHub Actions assumes (OIDC) to deploy to the environment."""
-    return f"pyairtable-{environment}-github-deploy"
-
-
-def deploy_role_arn(account_id: str, environment: str) -> str:
-    """ARN of `deploy_role_name` in the environment's account."""
-    return f"arn:aws:iam::{account_id}:role/{deploy_role_name(environment)}"
-
+PROD_ENVIRONMENT = "prod"
+"""The environment whose data and workloads are protected from deletion, and which gets the floors."""
 
 MONITORING_NAMESPACE = "monitoring"
 """The platform namespace of Prometheus, Alertmanager and Grafana on every cluster."""
+
+NODE_EXPORTER_NAMESPACE = "node-exporter"
+"""The namespace of the node exporter alone: it needs the host's network and PID namespaces, so it
+is the only workload that runs under the `privileged` Pod Security level."""
+
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+"""The namespace of External Secrets Operator."""
+
+PLATFORM_NAMESPACES = ("default", MONITORING_NAMESPACE, NODE_EXPORTER_NAMESPACE, EXTERNAL_SECRETS_NAMESPACE)
+"""Namespaces the platform (or Kubernetes) creates; no service may be named like one."""
+PLATFORM_NAMESPACE_PREFIXES = ("kube-", "amazon-", "aws-", "eks-")
+"""Prefixes of the namespaces Kubernetes, EKS and AWS add-ons create (kube-system, amazon-cloudwatch...)."""
+
+
+def is_platform_namespace(namespace: str) -> bool:
+    """Whether `namespace` is, or may become, one the platform owns."""
+    return namespace in PLATFORM_NAMESPACES or namespace.startswith(PLATFORM_NAMESPACE_PREFIXES)
+
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 """Secrets Manager name segment and Kubernetes Secret of Grafana's admin login."""

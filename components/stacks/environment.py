@@ -5,12 +5,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster.deploy_access import DeployAccess, DeployAccessArgs
+from components.cluster.deploy_access import DeployAccess, DeployAccessArgs, DeployService
 from components.cluster.eks import Cluster, ClusterArgs
 from components.cluster.namespaces import ServiceNamespaces, ServiceNamespacesArgs
 from components.cluster.node_groups import NodeGroupsArgs
 from components.config.environment import EnvironmentConfig, NatGateways
 from components.cost.bill_of_materials import node_groups
+from components.cost.budget import EnvironmentBudget, EnvironmentBudgetArgs
 from components.datastores.backups import VolumeBackups, VolumeBackupsArgs
 from components.datastores.reloader import Reloader, ReloaderArgs
 from components.datastores.rotation import StoreLogins, StoreLoginsArgs
@@ -24,7 +25,8 @@ from components.registry.pull_path import PullThroughCache, PullThroughCacheArgs
 from components.secrets.operator import ExternalSecretsOperator, ExternalSecretsOperatorArgs
 from components.secrets.service_secrets import SecretsKey, SecretsKeyArgs, ServiceSecrets, ServiceSecretsArgs
 from components.shared.catalog import Catalog
-from components.shared.naming import MONITORING_NAMESPACE, cached_image_repository, cluster_name, deploy_role_name
+from components.shared.kms import LogsKey, LogsKeyArgs
+from components.shared.naming import MONITORING_NAMESPACE, cached_image_repository, cluster_name
 
 
 def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
@@ -51,14 +53,31 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
     protect = config.environment == "prod"
     name_of_cluster = cluster_name(config.environment)
 
+    logs_key = LogsKey(
+        "logs-key",
+        LogsKeyArgs(
+            alias=f"alias/{name_of_cluster}-logs",
+            region=config.aws_region,
+            account_id=config.aws_account_id,
+            access=config.key_access,
+            protect=protect,
+        ),
+        opts=aws_options,
+    )
     network = Network(
         "network",
         NetworkArgs(
             environment=config.environment,
             cluster_name=name_of_cluster,
             vpc_cidr=config.vpc_cidr,
-            availability_zones=config.availability_zones,
+            subnet_indexes=config.subnet_indexes,
+            subnet_slots=config.network.subnet_slots,
+            region=config.aws_region,
+            vpc_endpoints=config.network.vpc_endpoints,
+            logs_key_arn=logs_key.arn,
             nat_gateway_per_zone=config.nat_gateways is NatGateways.PER_AZ,
+            nat_instance_type=config.nat_instance_type if config.nat_gateways is NatGateways.INSTANCE else None,
+            internet_egress=config.nat_gateways is not NatGateways.NONE,
             flow_log_retention_days=config.flow_log_retention_days,
             account_id=config.aws_account_id,
             protect=protect,
@@ -70,9 +89,10 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         DeployAccessArgs(
             environment=config.environment,
             organization=catalog.organization,
-            repositories=[service.repository for service in catalog.deployable],
-            role_name=deploy_role_name(config.environment),
+            services=[DeployService(service.name, service.repository) for service in catalog.deployable],
+            account_id=config.aws_account_id,
             cluster_arn=f"arn:aws:eks:{config.aws_region}:{config.aws_account_id}:cluster/{name_of_cluster}",
+            accepted_subjects=config.cluster.deploy_subjects,
         ),
         opts=aws_options,
     )
@@ -84,12 +104,14 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             region=config.aws_region,
             aws_role_arn=config.aws_role_arn,
             subnet_ids=network.private_subnet_ids,
+            endpoint_public_access=config.cluster.endpoint_public_access,
             public_access_cidrs=[str(cidr) for cidr in config.public_access_cidrs],
             log_types=config.cluster_log_types,
             log_retention_days=config.cluster_log_retention_days,
+            logs_key_arn=logs_key.arn,
+            key_access=config.key_access,
             admin_role_arns=config.admin_role_arns,
-            deploy_role_arn=deploy_access.role_arn,
-            deploy_namespaces=[service.namespace for service in catalog.deployable],
+            deploy_role_arns=deploy_access.role_arns,
             addon_versions=config.addon_versions,
             reclaim_volumes=protect,
             protect=protect,
@@ -111,7 +133,10 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             catalog=catalog,
             quota=config.namespace_quota,
             vpc_cidr=config.vpc_cidr,
+            private_subnet_cidrs=network.private_subnet_cidrs,
+            interface_endpoints=bool(config.network.interface_endpoints),
             kubernetes_provider=cluster.kubernetes_provider,
+            protect=protect,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.kubernetes_provider),
     )
@@ -128,6 +153,10 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             private_subnet_ids=network.private_subnet_ids,
             cluster_security_group_id=cluster.cluster_security_group_id,
             protect=protect,
+            key_access=config.key_access,
+            account_id=config.aws_account_id,
+            region=config.aws_region,
+            logs_key_arn=logs_key.arn,
         ),
     )
     secrets_key = SecretsKey("secrets-key", SecretsKeyArgs(config=config, aws_provider=aws_provider, protect=protect))
@@ -141,6 +170,8 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             oidc_issuer=cluster.oidc_issuer,
             secrets_kms_key_arn=secrets_key.arn,
             namespaces=service_namespaces.namespaces,
+            private_subnet_cidrs=network.private_subnet_cidrs,
+            protect=protect,
         ),
     )
     service_secrets = ServiceSecrets(
@@ -175,7 +206,8 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             private_subnet_cidrs=[
-                subnet.private_cidr for subnet in subnet_layout(config.vpc_cidr, config.availability_zones)
+                subnet.private_cidr
+                for subnet in subnet_layout(config.vpc_cidr, config.subnet_indexes, config.network.subnet_slots)
             ],
             namespaces=service_namespaces.namespaces,
             oidc_provider_arn=cluster.oidc_provider_arn,
@@ -260,11 +292,24 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         opts=aws_options,
     )
 
+    # The budget watches the whole account (one account per environment) against the same budgetUsd
+    # the `cost` output compares the estimate with.
+    EnvironmentBudget(
+        "budget",
+        EnvironmentBudgetArgs(
+            environment=config.environment,
+            account_id=config.aws_account_id,
+            budget_usd=config.budget_usd,
+            alerts=config.budget_alerts,
+        ),
+        opts=aws_options,
+    )
+
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("nodeGroups", cluster.node_groups.summary)
-    pulumi.export("deployRoleArn", deploy_access.role_arn)
+    pulumi.export("deployRoleArns", deploy_access.role_arns)
     pulumi.export("postgresAddress", datastores.postgres.address)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
     pulumi.export(

@@ -28,7 +28,7 @@ from components.delivery.names import (
     up_role_name,
 )
 from components.shared.errors import ConfigError
-from components.shared.kms import DELETION_WINDOW_DAYS
+from components.shared.kms import DELETION_WINDOW_DAYS, key_policy_lockout_errors
 from components.shared.paths import PROJECT_ROOT
 from tests.conftest import stack_plan
 from tools.plan import Plan
@@ -166,7 +166,6 @@ def test_the_bootstrap_owns_the_github_oidc_provider(account_plan: Plan) -> None
     assert provider["options"]["protect"] and provider["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
 
 
-@pytest.mark.xfail(reason="issue 13 removes the OIDC provider from the environment stacks", strict=True)
 @pytest.mark.parametrize("environment", ACCOUNTS)
 def test_no_environment_stack_declares_the_github_oidc_provider(environment: str) -> None:
     assert github_providers(stack_plan(environment)) == []
@@ -339,3 +338,18 @@ def test_the_bootstrap_bill_counts_the_keys_it_declares_and_prices_them_from_the
     assert items["state backups (AWS Backup, warm)"]["unitPriceUsd"] == prices.rate("backupS3Warm").usd
     assert bill["monthlyUsd"] == round(sum(item["monthlyUsd"] for item in bill["items"]), 2)
     assert bill["overBudget"] is (bill["monthlyUsd"] > bill["budgetUsd"])
+
+
+def test_every_key_has_an_explicit_policy_people_administer_and_only_the_up_role_encrypts(account_plan: Plan) -> None:
+    config = environment_configs()[account_plan.stack]
+    people = [arn for arn in config.admin_role_arns if "pyairtable-infra-" not in arn]
+    for key in account_plan.of_type("aws:kms/key:Key"):
+        policy = json.loads(key["inputs"]["policy"])
+        assert key_policy_lockout_errors(policy, people[0]) == [], key["name"]
+        statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+        assert statements["BreakGlassDeletion"]["Principal"] == {"AWS": config.break_glass_role_arn}
+        if key["name"].endswith("-secrets") and key["name"] != "bootstrap-secrets":
+            stack = key["name"].removesuffix("-secrets")
+            assert statements["UpEncryptsAndDecrypts"]["Principal"]["AWS"].endswith(f"/{up_role_name(stack)}")
+            for reader in ("PreviewDecrypts", "DriftDecrypts"):
+                assert statements[reader]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]

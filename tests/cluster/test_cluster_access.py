@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from components.config.stack_file import environment_configs
+from components.shared.catalog import load_catalog
 from tools.plan import Plan, build_plan
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
@@ -73,11 +74,14 @@ DEV_ADMINS = set(environment_configs()["dev"].admin_role_arns)
     ],
 )
 def test_admin_entries_for_other_pulumi_identities(role_arn: str, expected: set[str]) -> None:
-    plan = build_plan("dev", {"awsRoleArn": role_arn})
+    plan = build_plan(
+        "dev", {"awsRoleArn": role_arn, "breakGlassRoleArn": "arn:aws:iam::111111111111:role/break-glass"}
+    )
     admins = [
         a["inputs"]["principalArn"]
         for a in plan.of_type(ASSOCIATION)
         if a["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
     ]
     assert sorted(admins) == sorted(expected)
-    assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + 3  # plus the deploy role and the two read-only roles
+    # Plus one entry per deployable service's deploy role, and the two read-only roles (delivery).
+    assert len(plan.of_type(ACCESS_ENTRY)) == len(expected) + len(load_catalog().deployable) + 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -32,11 +33,14 @@ def test_control_plane_logs_and_their_retention(env_plan: Plan) -> None:
     config = environment_configs()[env_plan.stack]
     cluster = env_plan.one(CLUSTER)
     log_types = cluster["inputs"]["enabledClusterLogTypes"]
-    assert {"api", "audit", "authenticator"} <= set(log_types)
+    assert set(log_types) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
     assert log_types == list(config.cluster_log_types)
     group = env_plan.one("aws:cloudwatch/logGroup:LogGroup", "eks-control-plane")
     assert group["inputs"]["name"] == f"/aws/eks/pyairtable-{env_plan.stack}/cluster"
     assert group["inputs"]["retentionInDays"] == config.cluster_log_retention_days
+    assert group["inputs"]["kmsKeyId"] == "arn:aws:mock:::key/logs-key-key"
+    if env_plan.stack == "prod":
+        assert group["inputs"]["retentionInDays"] >= 365
     assert group["urn"] in cluster["options"]["dependsOn"], "the log group must exist before the cluster"
 
 
@@ -44,7 +48,7 @@ def test_endpoint_is_private_and_public_only_from_configured_cidrs(env_plan: Pla
     config = environment_configs()[env_plan.stack]
     vpc_config = env_plan.one(CLUSTER)["inputs"]["vpcConfig"]
     assert vpc_config["endpointPrivateAccess"] is True
-    assert vpc_config["endpointPublicAccess"] is True
+    assert vpc_config["endpointPublicAccess"] is config.cluster.endpoint_public_access
     assert vpc_config["publicAccessCidrs"] == [str(cidr) for cidr in config.public_access_cidrs]
     assert "0.0.0.0/0" not in vpc_config["publicAccessCidrs"]
     assert all("private" in subnet for subnet in vpc_config["subnetIds"])
@@ -64,19 +68,18 @@ def test_access_entries_only(env_plan: Plan) -> None:
         "bootstrapClusterCreatorAdminPermissions": False,
     }
     entries = {e["inputs"]["principalArn"]: e["inputs"] for e in env_plan.of_type("aws:eks/accessEntry:AccessEntry")}
-    deploy_arn = f"arn:aws:mock:::role/pyairtable-{env_plan.stack}-github-deploy"
+    deploy_arns = set(env_plan.outputs["deployRoleArns"].values())
     readers = {role_arn(config.aws_account_id, name(env_plan.stack)) for name in (preview_role_name, drift_role_name)}
-    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, deploy_arn, *readers}  # readers: delivery
+    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, *deploy_arns, *readers}  # readers: delivery
     assert {entry["type"] for entry in entries.values()} == {"STANDARD"}
     policies = {
         a["inputs"]["principalArn"]: a["inputs"]
         for a in env_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
+    assert set(policies) == {*config.admin_role_arns, config.aws_role_arn}, "deploy roles get a group, no policy"
     for arn in [*config.admin_role_arns, config.aws_role_arn]:
         assert policies[arn]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert policies[arn]["accessScope"] == {"type": "cluster"}
-    assert policies[deploy_arn]["policyArn"].endswith("/AmazonEKSEditPolicy")
-    assert policies[deploy_arn]["accessScope"]["type"] == "namespace"
     config_maps = [c["inputs"]["metadata"]["name"] for c in env_plan.of_type("kubernetes:core/v1:ConfigMap")]
     assert "aws-auth" not in config_maps, "access entries only, no aws-auth ConfigMap"
 
@@ -165,13 +168,22 @@ def test_protection_only_on_prod_cluster_vpc_keys_and_secrets(env_plan: Plan) ->
     protected = {(r["type"], r["name"]) for r in env_plan.resources if r["options"]["protect"]}
     secrets = {(r["type"], r["name"]) for r in env_plan.of_type("aws:secretsmanager/secret:Secret")}
     if env_plan.stack == "prod":
-        # The Secrets Manager key and secrets too: deleting them would lose values people set.
+        # The Secrets Manager key and secrets too: deleting them would lose values people set. The
+        # service namespaces (their Secrets and workloads), ESO's namespace and both Helm releases.
         assert secrets
+        service_namespaces = {
+            ("kubernetes:core/v1:Namespace", f"namespaces-{s.name}") for s in load_catalog().deployable
+        }
         assert protected == {
             (CLUSTER, "eks-cluster"),
             ("aws:ec2/vpc:Vpc", "network-vpc"),
             ("aws:kms/key:Key", "eks-secrets"),
             ("aws:kms/key:Key", "secrets-key-key"),
+            ("aws:kms/key:Key", "logs-key-key"),
+            ("kubernetes:core/v1:Namespace", "external-secrets-namespace"),
+            ("kubernetes:helm.sh/v3:Release", "external-secrets-release"),
+            ("kubernetes:helm.sh/v3:Release", "monitoring-release"),
+            *service_namespaces,
             *secrets,
             *prod_data_store_resources(env_plan),
         }
@@ -200,15 +212,26 @@ def test_kubeconfig_uses_aws_eks_get_token(role_arn: str) -> None:
 
 
 def test_kube_proxy_of_another_minor_is_refused() -> None:
-    with pytest.raises(
-        ConfigError, match=r"addonVersions.*kube-proxy v1.34.0-eksbuild.2 does not match kubernetesVersion 1.33"
-    ):
+    pin = re.escape(environment_configs()["dev"].addon_versions["kube-proxy"])
+    with pytest.raises(ConfigError, match=rf"addonVersions.*kube-proxy {pin} does not match kubernetesVersion 1.33"):
         build_plan("dev", {"kubernetesVersion": "1.33"})
 
 
-def test_unsupported_kubernetes_version_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"kubernetesVersion.*'1.30'.*standard support"):
+def test_a_version_missing_from_the_table_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"kubernetesVersion.*'1.30'.*not in the EKS version table"):
         build_plan("dev", {"kubernetesVersion": "1.30"})
+
+
+def test_the_cluster_waits_for_its_role_policies_and_key_and_the_ebs_driver_for_its_policy(env_plan: Plan) -> None:
+    """A destroy deletes the cluster (and the EBS driver) before the permissions they clean up with."""
+    depends_on = set(env_plan.one(CLUSTER)["options"]["dependsOn"])
+    attachment = env_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "eks-cluster")
+    assert attachment["inputs"]["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+    assert attachment["urn"] in depends_on
+    assert env_plan.one("aws:iam/rolePolicy:RolePolicy", "eks-cluster-secrets-key")["urn"] in depends_on
+    [ebs] = [a for a in env_plan.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
+    ebs_policy = env_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "eks-ebs-csi")
+    assert ebs_policy["urn"] in ebs["options"]["dependsOn"]
 
 
 def test_unknown_addon_is_refused() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.cluster.node_groups import NODE_POLICY_ARNS
@@ -24,7 +26,8 @@ def test_every_launch_template_requires_imdsv2_and_encrypts_gp3(env_plan: Plan) 
     for template in templates:
         metadata = template["inputs"]["metadataOptions"]
         assert metadata["httpTokens"] == "required"
-        assert metadata["httpPutResponseHopLimit"] <= 2
+        # One hop: a pod's network namespace is a second hop, so pods never see the node's credentials.
+        assert metadata["httpPutResponseHopLimit"] == 1
         [device] = template["inputs"]["blockDeviceMappings"]
         assert device["ebs"]["volumeType"] == "gp3"
         assert device["ebs"]["encrypted"] == "true"
@@ -55,6 +58,20 @@ def test_node_role_has_only_the_node_policies(env_plan: Plan) -> None:
     ]
     assert sorted(attached) == sorted(NODE_POLICY_ARNS)
     assert not [p for p in env_plan.of_type("aws:iam/rolePolicy:RolePolicy") if p["parent"] == role["parent"]]
+    assert "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" not in attached, "the VPC CNI has its own role"
+
+
+def test_the_vpc_cni_assigns_addresses_with_its_own_role(env_plan: Plan) -> None:
+    """aws-node's service account alone may assume the role holding AmazonEKS_CNI_Policy (IRSA)."""
+    [addon] = [a for a in env_plan.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "vpc-cni"]
+    role = env_plan.one("aws:iam/role:Role", "eks-vpc-cni")
+    assert addon["inputs"]["serviceAccountRoleArn"] == "arn:aws:mock:::role/eks-vpc-cni"
+    [statement] = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    [subject] = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subject == ["system:serviceaccount:kube-system:aws-node"]
+    attachment = env_plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "eks-vpc-cni")
+    assert attachment["inputs"]["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    assert attachment["urn"] in addon["options"]["dependsOn"], "the add-on keeps its policy until it is gone"
 
 
 def test_capacity_rules_per_strategy(env_plan: Plan) -> None:
@@ -79,7 +96,7 @@ def test_capacity_rules_per_strategy(env_plan: Plan) -> None:
         reserved = {r.instance_type for r in config.reservations}
         assert {g["capacityType"] for g in found} == {"ON_DEMAND"}
         assert all(set(g["instanceTypes"]) <= reserved for g in found)
-        assert env_plan.warnings == [], "the checked-in reservation covers the desired nodes"
+        assert not [w for w in env_plan.warnings if "reservation" in w], "the checked-in reservation covers the nodes"
     sized = [g for g in found if not (strategy == "mixed" and g["capacityType"] == "ON_DEMAND")]
     for group in sized:
         assert group["scalingConfig"] == {
@@ -104,8 +121,8 @@ def test_node_groups_output(env_plan: Plan) -> None:
 def test_desired_above_reservation_warns_with_the_uncovered_count() -> None:
     nodes = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 5, "maxSize": 6, "diskSizeGib": 80}
     plan = build_plan("prod", {"nodes": nodes})
-    assert len(plan.warnings) == 1
-    assert plan.warnings[0].startswith("2 desired on-demand node(s) are not covered by a reservation")
+    [warning] = [w for w in plan.warnings if "reservation" in w]
+    assert warning.startswith("2 desired on-demand node(s) are not covered by a reservation")
     assert plan.one(NODE_GROUP)["inputs"]["scalingConfig"]["desiredSize"] == 5
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -75,12 +76,48 @@ BAD_ENV_VALUES = [
         ' "maxSize": 4, "diskSizeGib": 50}',
         ["one size", "xlarge"],
     ),
-    ("dev", "kubernetesVersion", "1.27", ["'1.27'", "standard support", "1.34"]),
+    ("dev", "kubernetesVersion", "1.27", ["'1.27'", "version table", "1.34"]),
     ("dev", "vpcCidr", "10.10.0.0/33", ["vpcCidr", "10.10.0.0/33"]),
     ("dev", "vpcCidr", "10.0.0.0/12", ["/16 and /24"]),
-    ("dev", "publicAccessCidrs", '["0.0.0.0/0"]', ["0.0.0.0/0", "internet"]),
+    ("dev", "publicAccessCidrs", '["0.0.0.0/0"]', ["0.0.0.0/0", "too wide", "/16"]),
+    ("dev", "publicAccessCidrs", '["10.1.0.0/16"]', ["10.1.0.0/16", "not a public range"]),
+    ("dev", "publicAccessCidrs", json.dumps([f"198.51.{i}.0/24" for i in range(41)]), ["41 CIDRs", "at most 40"]),
+    ("dev", "publicAccessCidrs", "[]", ["publicAccessCidrs", "needs the CIDRs"]),
+    ("dev", "cluster", '{"endpointPublicAccess": false}', ["cluster.endpointPublicAccess", "no path into the VPC"]),
+    ("dev", "cluster", '{"deploySubjects": "any"}', ["deploySubjects", "legacyAndPinned", "pinned"]),
+    ("dev", "adminRoleArns", '["arn:aws:iam::999999999999:role/admin"]', ["999999999999", "111111111111"]),
+    ("dev", "awsRoleArn", "arn:aws:iam::999999999999:role/pulumi", ["awsRoleArn", "999999999999"]),
+    ("dev", "breakGlassRoleArn", "", ["breakGlassRoleArn", "IAM role ARN"]),
+    ("dev", "accountSharedWith", '["qa"]', ["accountSharedWith", "qa", "not environments"]),
+    ("dev", "network", '{"subnetIndexes": {"a": 0, "b": 0}}', ["network.subnetIndexes", "share a subnet index"]),
+    ("dev", "network", '{"subnetIndexes": {"a": 0, "c": 1}}', ["network.subnetIndexes", "['b']", "no subnet index"]),
+    ("dev", "network", '{"subnetIndexes": {"a": 0, "b": 3}}', ["network.subnetIndexes", "outside 0..2"]),
+    ("dev", "network", '{"subnetIndexes": {"a": 0, "b": 1}, "subnetSlots": 3}', ["subnetSlots", "power of two"]),
+    ("dev", "network", '{"subnetIndexes": {"a": 0, "b": 1}, "vpcEndpoints": ["sqs"]}', ["vpcEndpoints", "sqs"]),
+    ("dev", "alertReceivers", '[{"name": "a", "kind": "slack"}, {"name": "a", "kind": "webhook"}]', ["used twice"]),
+    ("prod", "alertReceivers", '[{"name": "prod-alerts", "kind": "slack"}]', ["alertReceivers", "paging receiver"]),
+    ("prod", "prometheusStorageGib", "0", ["prometheusStorageGib", "> 0"]),
+    ("prod", "clusterLogRetentionDays", "90", ["clusterLogRetentionDays", "at least 365"]),
+    ("prod", "secretRotationDays", "400", ["secretRotationDays", "between 30 and 365"]),
+    ("prod", "secretRotationDays", "7", ["secretRotationDays", "between 30 and 365"]),
+    ("dev", "costCenter", "x" * 257, ["costCenter", "at most 256"]),
+    (
+        "dev",
+        "nodes",
+        '{"instanceTypes": ["m6i.large", "m6a.large", "m5.large"], "minSize": 1, "desiredSize": 2,'
+        ' "maxSize": 4, "diskSizeGib": 70000}',
+        ["diskSizeGib 70000", "65536"],
+    ),
+    (
+        "dev",
+        "nodes",
+        '{"instanceTypes": ["m6i.large", "m6a.large", "m5.large"], "minSize": 1, "desiredSize": 2,'
+        ' "maxSize": 451, "diskSizeGib": 50}',
+        ["maxSize 451", "450"],
+    ),
     ("dev", "availabilityZones", '["eu-west-1a", "us-east-1b"]', ["eu-west-1a", "us-east-1"]),
     ("dev", "clusterLogTypes", '["api", "audit"]', ["authenticator", "required"]),
+    ("dev", "clusterLogTypes", '["api", "audit", "authenticator"]', ["controllerManager", "scheduler", "required"]),
     (
         "dev",
         "addonVersions",

@@ -20,8 +20,8 @@ from components.cost.prices import load_prices
 from components.registry.cost import ACTIONS_INCLUDED_MINUTES, billed_publishing_minutes
 from components.shared.catalog import ENVIRONMENTS
 from components.shared.paths import PROJECT_ROOT
-from tests.conftest import stack_plan
-from tools.plan import Plan, build_plan
+from tests.conftest import NAT_INSTANCE_VARIANT, stack_plan, variant_plan
+from tools.plan import Plan
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -31,6 +31,7 @@ TWO_RECEIVERS = [{"name": "a", "kind": "slack"}, {"name": "b", "kind": "webhook"
 FIVE_RESERVED_NODES = {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 5, "maxSize": 6, "diskSizeGib": 80}
 VARIANTS = [
     ("dev", {"natGateways": "perAz", "alertReceivers": TWO_RECEIVERS}),
+    ("dev", NAT_INSTANCE_VARIANT),
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
@@ -101,12 +102,23 @@ def assert_bill_matches(plan: Plan) -> None:
         g["scalingConfig"]["desiredSize"] * disk_of(plan, g) for g in groups
     )
     assert bill_quantity(plan, "NAT gateways") == len(plan.of_type("aws:ec2/natGateway:NatGateway"))
+    nat_instances = plan.of_type("aws:ec2/instance:Instance")
+    assert bill_quantity(plan, r"NAT instance \(.*\)") == len(nat_instances)
+    assert bill_quantity(plan, r"NAT instance root volume \(gp3\)") == sum(
+        template["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+        for template in plan.of_type(LAUNCH_TEMPLATE)
+        if template["name"].endswith("nat-instance-lt")
+    )
+    assert bill_quantity(plan, "AWS Budgets budget") == len(plan.of_type("aws:budgets/budget:Budget")) == 1
     assert bill_quantity(plan, "public IPv4 addresses") == len(plan.of_type("aws:ec2/eip:Eip"))
     assert bill_quantity(plan, r"Prometheus volumes \(gp3\)") == prometheus_volume_gib(plan)
     assert bill_quantity(plan, "Secrets Manager secrets") == len(plan.of_type("aws:secretsmanager/secret:Secret"))
     assert bill_quantity(plan, "KMS keys") == len(plan.of_type("aws:kms/key:Key"))
     runner_minutes = bill_quantity(plan, r"CI runners in the VPC \(CodeBuild\)")
     assert bool(runner_minutes) == bool(plan.of_type("aws:codebuild/project:Project"))
+    interface = [e["inputs"] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    interface = [e for e in interface if e["vpcEndpointType"] == "Interface"]
+    assert bill_quantity(plan, "VPC interface endpoints") == sum(len(e["subnetIds"]) for e in interface)
     # The cache's storage is an estimate (nothing in the plan sizes it), but only where a cache rule exists.
     caches = len(plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"))
     stored = environment_configs()[plan.stack].registry.cache.stored_gib
@@ -135,13 +147,13 @@ def test_the_bill_counts_what_the_stack_declares(stack: str) -> None:
 
 @pytest.mark.parametrize(("stack", "overrides"), VARIANTS)
 def test_the_bill_follows_a_changed_config(stack: str, overrides: dict[str, Any]) -> None:
-    plan = build_plan(stack, overrides)
+    plan = variant_plan(stack, overrides)
     assert plan.outputs["cost"] != stack_plan(stack).outputs["cost"]
     assert_bill_matches(plan)
 
 
 def test_uncovered_reserved_nodes_are_billed_and_warned() -> None:
-    plan = build_plan("prod", {"nodes": FIVE_RESERVED_NODES})
+    plan = variant_plan("prod", {"nodes": FIVE_RESERVED_NODES})
     assert bill_quantity(plan, r"node group reserved: uncovered on-demand") == 2
     assert any("2" in warning and "reserv" in warning for warning in plan.warnings), plan.warnings
 

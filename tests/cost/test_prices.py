@@ -1,4 +1,4 @@
-"""The price table: every figure sourced and dated, the figures the issue names, and unpriced config refused."""
+"""The price table: every figure sourced and dated, the figures the issue names, and unpriced config billed as such."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ import yaml
 from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
 from components.config.stack_file import environment_configs, parse_stack_config
+from components.cost.bill import compute_bill
 from components.cost.bill_of_materials import environment_items, org_items
 from components.cost.prices import PRICES_PATH, load_prices, parse_prices
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tests.config.test_config import raw_config
+from tests.conftest import NAT_INSTANCE_VARIANT, variant_plan
 
 LATEST_VALID_DATE = datetime.date(2026, 11, 30)
 
@@ -100,17 +102,28 @@ def test_a_figure_without_source_is_refused() -> None:
         parse_prices(table, "data/prices.yaml")
 
 
-def test_a_region_without_prices_is_a_config_error_naming_stack_key_and_allowed() -> None:
-    raw = raw_config("dev", awsRegion="ap-south-1", availabilityZones='["ap-south-1a", "ap-south-1b"]')
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config("dev", raw)
-    assert str(caught.value) == (
-        "stack 'dev': config key 'pyairtable-infra:awsRegion' = 'ap-south-1': region 'ap-south-1' has no prices "
+def unpriced(stack: str, **overrides: str) -> list[dict[str, Any]]:
+    """The unpriced lines of a stack's bill with some config replaced (the config itself is valid)."""
+    config = parse_stack_config(stack, raw_config(stack, **overrides))
+    bill = compute_bill(config, load_catalog(), load_prices())
+    lines = [item for item in bill["items"] if item.get("unpriced")]
+    # Listed first, at $0, and the total is the priced lines only.
+    assert bill["items"][: len(lines)] == lines
+    assert all(item["monthlyUsd"] == 0 for item in lines)
+    assert bill["monthlyUsd"] == round(sum(item["monthlyUsd"] for item in bill["items"]), 2)
+    return lines
+
+
+def test_a_region_without_prices_plans_with_every_aws_line_unpriced() -> None:
+    lines = unpriced("dev", awsRegion="ap-south-1", availabilityZones='["ap-south-1a", "ap-south-1b"]')
+    assert "EKS control plane" in [item["item"] for item in lines]
+    assert (
+        "UNPRICED: config key 'pyairtable-infra:awsRegion' = 'ap-south-1': region 'ap-south-1' has no prices "
         "in data/prices.yaml; priced regions: ['eu-west-1', 'us-east-1']"
-    )
+    ) in lines[0]["note"]
 
 
-def test_an_instance_type_without_a_price_is_a_config_error() -> None:
+def test_an_instance_type_without_a_price_is_an_unpriced_line() -> None:
     nodes = {
         "instanceTypes": ["c7g.large", "m6i.large", "m5.large"],
         "minSize": 1,
@@ -118,20 +131,27 @@ def test_an_instance_type_without_a_price_is_a_config_error() -> None:
         "maxSize": 4,
         "diskSizeGib": 50,
     }
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config("dev", raw_config("dev", nodes=json.dumps(nodes)))
-    message = str(caught.value)
-    assert "stack 'dev': config key 'pyairtable-infra:nodes.instanceTypes' = 'c7g.large'" in message
-    assert "no on-demand price" in message
-    assert "m6i.large" in message  # what is allowed
+    (line,) = unpriced("dev", nodes=json.dumps(nodes))
+    assert (line["item"], line["quantity"]) == ("node group spot", 2)
+    assert "config key 'pyairtable-infra:nodes.instanceTypes' = 'c7g.large'" in line["note"]
+    assert "no on-demand price" in line["note"] and "m6i.large" in line["note"]  # what is priced
 
 
-def test_a_reservation_without_a_price_is_a_config_error() -> None:
+def test_a_reservation_without_a_price_is_an_unpriced_line() -> None:
     nodes = {"instanceTypes": ["t3.large"], "minSize": 3, "desiredSize": 3, "maxSize": 6, "diskSizeGib": 80}
     reservations = [{"instanceType": "t3.large", "count": 3, "termYears": 1, "paymentOption": "no-upfront"}]
-    raw = raw_config("prod", nodes=json.dumps(nodes), reservations=json.dumps(reservations))
-    with pytest.raises(ConfigError, match=r"'pyairtable-infra:reservations' = 't3.large': no reserved-instance price"):
-        parse_stack_config("prod", raw)
+    (line,) = unpriced("prod", nodes=json.dumps(nodes), reservations=json.dumps(reservations))
+    assert line["item"] == "node group reserved (t3.large, 1-year no-upfront)"
+    assert "'pyairtable-infra:reservations' = 't3.large': no reserved-instance price" in line["note"]
+
+
+def test_an_unpriced_config_plans_with_a_warning() -> None:
+    """The program, not only the bill: `pulumi preview` shows the warning and the plan completes."""
+    plan = variant_plan("dev", NAT_INSTANCE_VARIANT)
+    (line,) = [item for item in plan.outputs["cost"]["items"] if item.get("unpriced")]
+    assert line["item"] == "NAT instance (t4g.micro)"
+    assert "'pyairtable-infra:natInstanceType' = 't4g.micro'" in line["note"]
+    assert [w for w in plan.warnings if "NAT instance (t4g.micro)" in w and "unpriced" in w], plan.warnings
 
 
 BAD_SPOT_SAVINGS = [

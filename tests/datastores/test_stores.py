@@ -183,7 +183,10 @@ def test_reloader_values_exist_in_the_vendored_chart(env_plan: Plan) -> None:
 
 def test_services_may_reach_their_stores_and_nothing_else_new(env_plan: Plan) -> None:
     config = environment_configs()[env_plan.stack]
-    cidrs = [subnet.private_cidr for subnet in subnet_layout(config.vpc_cidr, config.availability_zones)]
+    cidrs = [
+        subnet.private_cidr
+        for subnet in subnet_layout(config.vpc_cidr, config.subnet_indexes, config.network.subnet_slots)
+    ]
     catalog = load_catalog()
     policies = {
         r["inputs"]["metadata"]["namespace"]: r

@@ -13,6 +13,7 @@ import pytest
 
 from components.config.environment import CapacityStrategy
 from components.config.stack_file import environment_configs
+from components.observability.control_plane import CONTROL_PLANE_TARGETS
 from components.observability.rules import (
     BURN_RATE_ALERTS,
     CAPACITY_TYPE_LABEL,
@@ -31,6 +32,7 @@ from components.observability.rules import (
     slo_rule_spec,
 )
 from components.shared.catalog import ENVIRONMENTS, load_catalog
+from components.shared.naming import MONITORING_NAMESPACE
 from tests.conftest import helm_release, stack_plan
 from tests.schemas import crd_errors, reference_yaml
 from tools.plan import Plan
@@ -73,7 +75,8 @@ def test_every_monitor_and_rule_matches_the_upstream_crd_schema(environment: str
     assert {obj["kind"] for obj in objects} <= set(CUSTOM_KINDS)
     # Monitoring's own; other capabilities add theirs (the registry's token-expiry rule), checked below too.
     monitoring = [r for r in plan.resources if r["type"].startswith(MONITORING_TYPE) and MONITORING_PARENT in r["urn"]]
-    assert len(monitoring) == 2 * len(load_catalog().deployable) + 1
+    # Per service a monitor and an SLO rule, the platform alerts, one monitor per EKS control-plane target.
+    assert len(monitoring) == 2 * len(load_catalog().deployable) + 1 + len(CONTROL_PLANE_TARGETS)
     for obj in objects:
         assert obj["apiVersion"] == "monitoring.coreos.com/v1"
         assert schema_errors(_manifest(obj)) == [], obj["metadata"]["name"]
@@ -196,7 +199,11 @@ def test_selector_semantics() -> None:
 def test_one_service_monitor_per_deployable_service_in_its_namespace(environment: str) -> None:
     plan = stack_plan(environment)
     release_urn = helm_release(plan, "monitoring")["urn"]
-    monitors = {o["metadata"]["namespace"]: o for o in prometheus_objects(plan) if o["kind"] == "ServiceMonitor"}
+    monitors = {
+        o["metadata"]["namespace"]: o
+        for o in prometheus_objects(plan)
+        if o["kind"] == "ServiceMonitor" and o["metadata"]["namespace"] != MONITORING_NAMESPACE
+    }
     catalog = load_catalog()
     assert set(monitors) == {service.namespace for service in catalog.deployable}
     for service in catalog.deployable:

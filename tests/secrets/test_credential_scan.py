@@ -40,6 +40,9 @@ DISABLED_DEFAULT_USER = ("aws:elasticache/user:User", "userName", "default", "of
 # GitHub's team repository permission (pull, triage, push, maintain, admin) and organization
 # membership role (member, admin).
 ENUM_PROPERTIES = {"permission", "role"}
+# Properties that hold Kubernetes namespace names, where `default` is the namespace the API server's
+# Service lives in (the control-plane ServiceMonitors select it), not a password.
+NAMESPACE_PROPERTIES = {"matchNames"}
 
 
 def _normalized(key: str) -> str:
@@ -77,7 +80,7 @@ def scan_plan(plan: dict[str, Any]) -> list[str]:
             if switched_off and (path, value) == (user_key, user_name):
                 continue
             default_value = isinstance(value, str) and value.strip().lower() in DEFAULT_CREDENTIALS
-            if default_value and key not in ENUM_PROPERTIES and path not in REFERENCES:
+            if default_value and key not in ENUM_PROPERTIES | NAMESPACE_PROPERTIES and path not in REFERENCES:
                 findings.append(f"{where}: {path} = {value!r} is a well-known default credential")
             credential_named = _normalized(key).endswith(CREDENTIAL_SUFFIXES)
             is_value = isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""

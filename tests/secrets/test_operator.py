@@ -82,6 +82,12 @@ def test_release_is_the_pinned_chart_in_its_own_namespace(env_plan: Plan) -> Non
         == NAMESPACE
     )
     assert release["values"]["installCRDs"] is True
+    # A replaced or removed release leaves the CRDs, and with them every ExternalSecret, in place.
+    assert release["values"]["crds"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert helm_release(env_plan, "external-secrets")["options"]["protect"] is (env_plan.stack == "prod")
+    namespace = env_plan.one("kubernetes:core/v1:Namespace", "external-secrets-namespace")
+    assert namespace["options"]["protect"] is (env_plan.stack == "prod")
+    assert namespace["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_pinned_version_is_the_reference_chart() -> None:
@@ -195,6 +201,7 @@ def test_store_serves_only_the_platform_namespaces(env_plan: Plan) -> None:
         NAMESPACE,
         DATASTORES_NAMESPACE,
         RELOADER_NAMESPACE,
+        "node-exporter",  # runs the node exporter alone, which reads no secrets
     }
     assert env_plan.one(STORE)["inputs"]["spec"]["conditions"] == [{"namespaces": sorted(namespaces)}]
     assert "monitoring" in namespaces

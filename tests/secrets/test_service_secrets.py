@@ -194,7 +194,8 @@ def test_one_external_secret_per_deployable_service(env_plan: Plan) -> None:
         assert inputs["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
         assert inputs["spec"]["target"] == {
             "name": f"{service.name}-secrets",
-            "creationPolicy": "Owner",
+            # Orphan: no owner reference, so deleting the ExternalSecret never garbage-collects the Secret.
+            "creationPolicy": "Orphan",
             "deletionPolicy": "Retain",
         }
         assert inputs["spec"]["data"] == _expected_entries(env_plan.stack, service)
