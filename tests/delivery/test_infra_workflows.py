@@ -90,7 +90,7 @@ def test_preview_runs_on_pull_requests_one_job_per_stack_with_the_guards() -> No
     assert (settings["comment-on-pr"], settings["edit-pr-comment"], settings["policyPacks"]) == (True, True, "policy")
     assert "--policy-pack policy" in steps_text(preview) and "tools.deletion_guard" in steps_text(preview)
     assert "matrix.preview_role" in steps_text(preview)
-    assert "make cost-diff" in steps_text(jobs["cost"]) and "pyairtable-cost" in steps_text(jobs["cost"])
+    assert "make cost-diff" in steps_text(jobs["cost"]) and "build/cost-diff.md" in steps_text(jobs["cost"])
 
 
 def test_up_runs_on_main_one_stack_at_a_time_in_its_environment_applying_what_was_reviewed() -> None:
