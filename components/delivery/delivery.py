@@ -56,6 +56,8 @@ class DeliveryArgs:
     """The cluster the preview role may read."""
     cluster_security_group_id: pulumi.Input[str]
     """The control plane's security group, which must admit the runners on 443."""
+    logs_key_arn: pulumi.Input[str]
+    """The environment's CloudWatch Logs key: the runners' build logs are encrypted with it."""
 
 
 class Delivery(pulumi.ComponentResource):
@@ -104,6 +106,7 @@ class Delivery(pulumi.ComponentResource):
             f"{name}-runner-logs",
             name=f"{CODEBUILD_LOG_GROUP_PREFIX}{project}",
             retention_in_days=settings.runner_log_retention_days,
+            kms_key_id=args.logs_key_arn,
             opts=child,
         )
         security_group = aws.ec2.SecurityGroup(

@@ -288,6 +288,7 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             subnet_ids=network.private_subnet_ids,
             cluster_name=cluster.name,
             cluster_security_group_id=cluster.cluster_security_group_id,
+            logs_key_arn=logs_key.arn,
         ),
         opts=aws_options,
     )

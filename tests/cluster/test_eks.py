@@ -76,7 +76,7 @@ def test_access_entries_only(env_plan: Plan) -> None:
         a["inputs"]["principalArn"]: a["inputs"]
         for a in env_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
-    assert set(policies) == {*config.admin_role_arns, config.aws_role_arn}, "deploy roles get a group, no policy"
+    assert set(policies) == {*config.admin_role_arns, config.aws_role_arn, *readers}, "deploy roles: a group, no policy"
     for arn in [*config.admin_role_arns, config.aws_role_arn]:
         assert policies[arn]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert policies[arn]["accessScope"] == {"type": "cluster"}
