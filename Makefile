@@ -10,11 +10,12 @@ STACK   ?=
 JSON    ?=
 BASE    ?= HEAD
 FROM    ?= plan
+OFFLINE ?=
 
-.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices clean
+.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices preflight refresh-upstream clean
 
 help: ## list every target with one line each
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 
 venv: $(STAMP) ## create .venv from the pinned requirements and install the npm tools (runs once, on demand)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -60,6 +61,12 @@ cost-actuals: $(STAMP) ## Cost Explorer's month-to-date spend beside the estimat
 
 prices: $(STAMP) ## rebuild data/prices.yaml from AWS's public offer files and Spot Advisor data (needs network)
 	$(PYTHON) -m tools.prices
+
+preflight: $(STAMP) ## what only a real machine has, for STACK=<stack>: CLIs, credentials, backend, cluster API (OFFLINE=1)
+	$(PYTHON) -m tools.preflight $(STACK) $(if $(OFFLINE),--offline)
+
+refresh-upstream: $(STAMP) ## rebuild data/upstream/ from the pinned upstream commits (needs network and git)
+	$(PYTHON) -m tools.refresh_upstream
 
 clean: ## remove .venv, caches and build/
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

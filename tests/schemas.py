@@ -6,7 +6,8 @@ own allow-lists as data and passes them in.
 - `crd_errors`: a custom resource validated against the `openAPIV3Schema` of its upstream CRD.
 - `unknown_value_paths`: Helm value key paths that the chart's values.yaml does not have.
 - `walk`, `leaves`, `dig`: nested values (Helm values, manifests) by path.
-- `reference_yaml`: one YAML file of the reference data, parsed once.
+- `reference_yaml`: the old name of a chart's values or metadata, for suites written before the data
+  was vendored (prefer `tests.reference.chart_values` / `chart_metadata`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ from functools import cache
 from typing import Any
 
 import jsonschema
-import yaml
 from jsonschema.protocols import Validator
 
-from tests.reference import reference_root
+from tests.reference import chart_metadata, chart_values, upstream_json
 
 ValuePath = tuple[str | int, ...]
 """Where a node sits in nested values: dict keys as `str`, list indices as `int`."""
 
 
-@cache
 def reference_yaml(relative_path: str) -> Any:
-    """A YAML file under the reference folder, e.g. `grafana/values.yaml` (parsed once; do not mutate)."""
-    return yaml.safe_load((reference_root() / relative_path).read_text())
+    """`<chart>/values.yaml` or `<chart>/Chart.yaml` by their upstream names, from the vendored data."""
+    chart, _, name = relative_path.partition("/")
+    if name == "values.yaml":
+        return chart_values(chart)
+    if name == "Chart.yaml":
+        return chart_metadata(chart)
+    raise FileNotFoundError(f"{relative_path}: only derived data is vendored; see data/upstream/README.md")
 
 
 # --- custom resources against CRDs ---------------------------------------------------------------
@@ -56,12 +60,11 @@ def strict_schema(schema: Any) -> Any:
 
 @cache
 def crd_validator(folder: str, kind: str, version: str = "v1") -> jsonschema.Draft7Validator:
-    """Validator of one served, stored version of the CRD `<folder>/crds/<kind lowercased>.yaml`."""
-    crd = reference_yaml(f"{folder}/crds/{kind.lower()}.yaml")
-    assert crd["spec"]["names"]["kind"] == kind, f"{folder}/crds/{kind.lower()}.yaml is not the {kind} CRD"
-    [served] = [candidate for candidate in crd["spec"]["versions"] if candidate["name"] == version]
-    assert served["served"] and served["storage"], f"{kind} {version} is not the served storage version"
-    return jsonschema.Draft7Validator(strict_schema(served["schema"]["openAPIV3Schema"]))
+    """Validator of the served storage version of the CRD `<folder>/crds/<kind lowercased>.json` (vendored)."""
+    crd = upstream_json(f"{folder}/crds/{kind.lower()}.json")
+    assert crd["kind"] == kind, f"{folder}/crds/{kind.lower()}.json is not the {kind} CRD"
+    assert crd["version"] == version and crd["served"], f"{kind} {version} is not the served storage version"
+    return jsonschema.Draft7Validator(strict_schema(crd["openAPIV3Schema"]))
 
 
 def schema_errors(validator: Validator, document: Any) -> list[str]:

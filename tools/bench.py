@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import time
 
 import yaml
 
+from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 
 ROOT = PROJECT_ROOT
 # The SDKs load their modules lazily; the floor imports the modules the program uses, nothing else.
@@ -47,24 +50,44 @@ def synthetic_catalog(size: int) -> dict[str, object]:
     return {**data, "services": data["services"] + clones}
 
 
-def plan_with_synthetic_catalog(size: int) -> None:
-    """Plan dev with a synthetic catalog and print how many resources it declared."""
+def plan_with_synthetic_catalog(size: int) -> int:
+    """Plan dev with a synthetic catalog and print how many resources it declared (exit 2 on bad config)."""
     from components.shared.catalog import parse_catalog  # noqa: PLC0415 (only the child process needs these)
     from tools.plan import build_plan  # noqa: PLC0415
 
-    catalog = parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")
-    print(f"{len(build_plan('dev', catalog=catalog).resources)} resources")
+    try:
+        catalog = parse_catalog(synthetic_catalog(size), f"synthetic catalog of {size}")
+        print(f"{len(build_plan('dev', catalog=catalog).resources)} resources")
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
-def timed(command: list[str], runs: int) -> tuple[float, str]:
-    """Median wall time of `command` in fresh processes, and its last output line."""
-    times, last_line = [], ""
-    for _ in range(runs):
+class BenchError(Exception):
+    """A measured command failed; its own one-line error says why."""
+
+
+def timed(label: str, command: list[str], runs: int) -> tuple[float, str]:
+    """Median wall time of `command` in fresh processes, and its output; progress goes to stderr."""
+    times, output = [], ""
+    for run in range(1, runs + 1):
+        print(f"bench: {label}: run {run} of {runs}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
-        last_line = (result.stdout.strip().splitlines() or [""])[-1]
-    return statistics.median(times), last_line
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.strip().splitlines() if line.strip()] or ["failed"]
+            raise BenchError(f"{label}: {lines[-1].removeprefix('error: ')}")
+        output = result.stdout
+    print(f"bench: {label}: {statistics.median(times):.2f} s (median of {runs})", file=sys.stderr, flush=True)
+    return statistics.median(times), output
+
+
+def resources_of(output: str) -> str:
+    """The resources a plan declared, from `tools.plan`'s `== stack dev: 202 resources` lines or `N resources`."""
+    counts = [int(count) for count in re.findall(r"^(?:== stack \S+: )?(\d+) resources$", output, re.MULTILINE)]
+    return f"{sum(counts):,} resources" if counts else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,16 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=int, help=argparse.SUPPRESS)  # the child process of one measurement
     args = parser.parse_args(argv)
     if args.synthetic:
-        plan_with_synthetic_catalog(args.synthetic)
-        return 0
+        return plan_with_synthetic_catalog(args.synthetic)
     python = sys.executable
-    floor, _ = timed([python, "-c", SDK_IMPORTS], args.runs)
-    rows = [("floor: import the SDKs", floor, "")]
-    all_stacks, _ = timed([python, "-m", "tools.plan"], args.runs)
-    rows.append(("plan org+dev+staging+prod", all_stacks, ""))
-    for size in SYNTHETIC_SIZES:
-        seconds, resources = timed([python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
-        rows.append((f"plan dev, {size} services", seconds, resources))
+    try:
+        floor, _ = timed("floor: import the SDKs", [python, "-c", SDK_IMPORTS], args.runs)
+        rows = [("floor: import the SDKs", floor, "")]
+        all_stacks, output = timed("plan org+dev+staging+prod", [python, "-m", "tools.plan"], args.runs)
+        rows.append(("plan org+dev+staging+prod", all_stacks, resources_of(output)))
+        for size in SYNTHETIC_SIZES:
+            label = f"plan dev, {size} services"
+            seconds, output = timed(label, [python, "-m", "tools.bench", "--synthetic", str(size)], args.runs)
+            rows.append((label, seconds, resources_of(output)))
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{'measurement':34} {'seconds':>8} {'x floor':>8}  notes")
     for label, seconds, note in rows:
         print(f"{label:34} {seconds:8.2f} {seconds / floor:8.1f}  {note}")
@@ -91,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

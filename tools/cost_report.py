@@ -28,6 +28,7 @@ from components.config.common import STACKS
 from components.shared.catalog import ENVIRONMENTS
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 from tools.plan import build_plan
 from tools.plan_diff import load_plan
 
@@ -355,4 +356,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

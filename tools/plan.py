@@ -35,10 +35,11 @@ from pulumi.runtime.sync_await import _sync_await
 import components.shared.catalog as catalog_module
 from components.cluster.settings import TODAY_VARIABLE
 from components.config.common import PROJECT, STACKS
-from components.config.stack_file import encode_config_value, stack_file_config
+from components.config.stack_file import stack_file_config
 from components.shared.catalog import Catalog
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 
 ROOT = PROJECT_ROOT
 SECRET = "[secret]"
@@ -208,21 +209,18 @@ def build_plan(
 ) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.
 
-    `overrides` replaces config values (bare keys of this project, or `ns:key`), as a test would
-    with `pulumi config set`; a value of None removes the key. Raises `ConfigError` on bad config.
+    `overrides` replaces stack file values (bare keys of this project, or `ns:key`; YAML values such
+    as lists and dicts), as `pulumi config set` would; a value of None removes the key. They pass the
+    CLI's rules like the stack file. Raises `ConfigError` on bad config, in the CLI's words where the
+    CLI would stop first, and `DuplicateUrnError` when two resources share a URN.
     `program` runs instead of `__main__.py`, with the same config and recording: tests use it to
     plan one component on its own. `catalog` replaces the service catalog for this run (a synthetic
     catalog for `make bench`, a doctored one for a test). `root` and `project` plan another Pulumi
     project of this repository (the state-backend bootstrap in `bootstrap/`) with its own stack files.
     """
     os.environ.setdefault(TODAY_VARIABLE, PLAN_DATE)
-    values, secret_keys = stack_file_config(stack, root)
-    for key, value in (overrides or {}).items():
-        full_key = key if ":" in key else f"{project}:{key}"
-        if value is None:
-            values.pop(full_key, None)
-        else:
-            values[full_key] = encode_config_value(value)
+    # The CLI's rules and encoding (components/config/cli.py): the program sees what `pulumi preview` hands it.
+    values, secret_keys = stack_file_config(stack, root, overrides)
 
     plan = Plan(stack=stack)
     logger = logging.getLogger(f"pyairtable-plan-{stack}")
@@ -245,8 +243,25 @@ def build_plan(
 
     with _catalog_replaced(catalog):
         _sync_await(run_in_stack(run))
+    refuse_duplicate_urns(plan)
     plan.resources.sort(key=lambda resource: resource["urn"])
     return plan
+
+
+class DuplicateUrnError(ConfigError):
+    """Two registrations with one URN: the engine fails the update with "Duplicate resource URN"."""
+
+
+def refuse_duplicate_urns(plan: Plan) -> None:
+    """The engine refuses a second resource of one type and name under one parent type (its URN)."""
+    seen: set[str] = set()
+    twice = sorted({r["urn"] for r in plan.resources if r["urn"] in seen or seen.add(r["urn"])})  # type: ignore[func-returns-value]
+    if twice:
+        raise DuplicateUrnError(
+            f"stack {plan.stack!r}: duplicate resource URN {twice[0]!r}"
+            + (f" (and {len(twice) - 1} more)" if len(twice) > 1 else "")
+            + "; the engine refuses two resources of one type and name: give each a unique name"
+        )
 
 
 @contextmanager
@@ -277,7 +292,8 @@ def _describe(resource: Mapping[str, Any]) -> str:
         flags.append(f"import={resource['options']['import']}")
     if resource["options"]["ignoreChanges"]:
         flags.append(f"ignoreChanges={','.join(resource['options']['ignoreChanges'])}")
-    keys = {key: value for key, value in resource["inputs"].items() if not isinstance(value, (dict, list))}
+    # Sorted: the text plan is the same bytes whatever order the engine's protobuf maps arrive in.
+    keys = {key: value for key, value in sorted(resource["inputs"].items()) if not isinstance(value, (dict, list))}
     summary = ", ".join(f"{key}={value}" for key, value in list(keys.items())[:4])
     flag_text = f" [{'; '.join(flags)}]" if flags else ""
     return f"{resource['type']} {resource['name']}{flag_text}" + (f"  ({summary})" if summary else "")
@@ -323,10 +339,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(render_tree(plan))
         if args.json:
-            args.json.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n")
+            try:
+                args.json.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=True) + "\n")
+            except OSError as error:
+                print(f"error: cannot write {args.json}: {error.strerror}", file=sys.stderr)
+                return 2
             print(f"wrote {args.json}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -14,7 +14,9 @@ from typing import Any
 
 from bootstrap.plan import ACCOUNTS, bootstrap_plan
 from components.config.common import STACKS
+from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
+from tools.entry import run_main
 from tools.plan import build_plan
 from tools.plan_diff import diff_plans, render
 
@@ -31,6 +33,14 @@ def serialize(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=2, sort_keys=True) + "\n"
 
 
+def _read_snapshot(path: Path) -> dict[str, Any]:
+    """A checked-in snapshot; a missing or unreadable one compares as an empty plan (and differs)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"resources": [], "outputs": {}}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write or compare every stack's snapshot."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,17 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     # The state-backend bootstrap (bootstrap/) is a project of its own, one stack per AWS account.
     plans += [(f"bootstrap-{account}", lambda account=account: bootstrap_plan(account)) for account in ACCOUNTS]
     for stack, plan_of in plans:
-        plan = plan_of().as_json()
+        try:
+            plan = plan_of().as_json()
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         path = snapshot_path(stack)
         if args.write:
             path.write_text(serialize(plan))
             print(f"wrote {path.relative_to(SNAPSHOT_DIR.parent.parent)} ({len(plan['resources'])} resources)")
-        elif not path.exists() or json.loads(path.read_text()) != plan:
+        elif _read_snapshot(path) != plan:
             differs = True
-            old = json.loads(path.read_text()) if path.exists() else {"resources": [], "outputs": {}}
+            old = _read_snapshot(path)
             print(render(diff_plans(old, plan), f"snapshot {stack}", f"program {stack}"))
     return 1 if differs else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

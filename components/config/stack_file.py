@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from components.cluster.settings import evaluation_date, kubernetes_support_warning
+from components.config.cli import (
+    Declaration,
+    StackValue,
+    config_text,
+    load_yaml_file,
+    merge_config,
+    parse_key,
+    project_declarations,
+    stack_values,
+)
 from components.config.common import ORG_STACK, PROJECT, PROJECT_FILE, SECURE_TEST_VALUE, STACKS
 from components.config.environment import EnvironmentConfig
 from components.config.org import OrgConfig
@@ -28,6 +38,21 @@ from components.shared.catalog import ENVIRONMENTS
 from components.shared.errors import ConfigError, InvalidKeyError
 
 StackConfig = OrgConfig | EnvironmentConfig
+
+REQUIRED_KEYS_WITH_UNSET_DEFAULT = frozenset(
+    {
+        "billingEmail",
+        "githubSeats",
+        "awsAccountId",
+        "vpcCidr",
+        "availabilityZones",
+        "adminRoleArns",
+        "capacityStrategy",
+    }
+)
+"""Keys one kind of stack must set. The CLI refuses any stack lacking a declared key without default,
+so Pulumi.yaml gives each a default ("", 0, []) that only means "unset": the program refuses it on
+its own kind of stack ("is required but not set") and ignores it on the other."""
 
 _MODEL_BY_KIND: dict[str, type[OrgConfig] | type[EnvironmentConfig]] = {
     ORG_STACK: OrgConfig,
@@ -40,42 +65,62 @@ def _keys_of(model: type[BaseModel]) -> set[str]:
 
 
 @cache
+def project_document(path: Path = PROJECT_FILE) -> dict[str, Any]:
+    """Pulumi.yaml as the CLI reads it (Go's YAML rules); a syntax error names the file and line."""
+    document = load_yaml_file(path)
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: a Pulumi project file is a map (name, runtime, config, ...)")
+    return document
+
+
 def project_config_schema(path: Path = PROJECT_FILE) -> dict[str, dict[str, Any]]:
     """The `config:` declarations of Pulumi.yaml (type, default, description per project key)."""
-    return yaml.safe_load(path.read_text()).get("config", {})
+    return project_document(path).get("config") or {}
 
 
-def stack_file_config(stack: str, root: Path = PROJECT_FILE.parent) -> tuple[dict[str, str], list[str]]:
-    """The config the engine would hand the program: Pulumi.yaml defaults overlaid by Pulumi.<stack>.yaml.
+@cache
+def project_config_declarations(path: Path = PROJECT_FILE) -> dict[str, Declaration]:
+    """The `config:` declarations after the CLI's shorthand rewrite and `Project.Validate`."""
+    try:
+        return project_declarations(project_document(path))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
 
-    Values are strings as the engine passes them (objects and arrays JSON-encoded); `secure:` values
-    cannot be decrypted offline and are replaced by a test value, marked secret.
+
+def stack_file_config(
+    stack: str, root: Path = PROJECT_FILE.parent, overrides: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """The config the CLI would hand the program of `stack`: its strings, and the keys that are secret.
+
+    The CLI's rules run first (components/config/cli.py): Pulumi.yaml's declarations are validated,
+    defaults and `value:` entries fill the keys the stack file does not set, a declared key without
+    default that the stack lacks stops the stack, typed keys are type-checked; then every value is
+    encoded as the Go CLI encodes it. `secure:` values cannot be decrypted offline: each becomes a
+    test value, marked secret. `overrides` replace stack file values (YAML values, as `pulumi config
+    set` would store them; None removes a key) before the rules run.
     """
-    values: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, spec in project_config_schema(root / "Pulumi.yaml").items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(spec, dict) and "value" in spec:
-            values[full_key] = encode_config_value(spec["value"])
-        elif isinstance(spec, dict) and "default" in spec:
-            values[full_key] = encode_config_value(spec["default"])
+    project_file = root / "Pulumi.yaml"
+    project = str(project_document(project_file).get("name", PROJECT))
+    declarations = project_config_declarations(project_file)
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise ConfigError(f"stack {stack!r}: no stack file {stack_file.name}; stacks: {list(STACKS)}")
-    for key, value in (yaml.safe_load(stack_file.read_text()) or {}).get("config", {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = SECURE_TEST_VALUE
-            secret_keys.append(key)
+    try:
+        values = stack_values(load_yaml_file(stack_file), project, SECURE_TEST_VALUE)
+    except ConfigError as error:
+        raise ConfigError(str(error) if str(error).startswith(str(stack_file)) else f"{stack_file}: {error}") from None
+    for key, value in (overrides or {}).items():
+        full_key = parse_key(project, key)
+        if value is None:
+            values.pop(full_key, None)
         else:
-            values[key] = encode_config_value(value)
-    return values, secret_keys
+            values[full_key] = StackValue.from_stack_file(value, secure=False)
+    return merge_config(stack, project, declarations, values)
 
 
 def encode_config_value(value: Any) -> str:
-    """Encode a YAML config value the way the engine hands it to the program."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
+    """A config value as the CLI hands it to the program (Go's encoding), for code that crafts raw config."""
+    return config_text(value)
 
 
 def _decode(raw: str) -> Any:
@@ -86,6 +131,25 @@ def _decode(raw: str) -> Any:
         except json.JSONDecodeError:
             return raw
     return raw
+
+
+def decode_as_declared(raw: str, declaration: Declaration) -> Any:
+    """A value the CLI handed over, decoded by its Pulumi.yaml type so it compares with the declared default."""
+    if declaration.type == "integer" and re.fullmatch(r"[+-]?[0-9]+", raw):
+        return int(raw)
+    if declaration.type == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    if declaration.type in ("array", "object"):
+        return _decode(raw)
+    return raw
+
+
+def _is_project_default(key: str, raw: str, declarations: Mapping[str, Declaration]) -> bool:
+    """Whether the CLI handed over the project's own default for `key` (decoded values compared)."""
+    declaration = declarations.get(key)
+    if declaration is None or not declaration.has_default:
+        return False
+    return decode_as_declared(raw, declaration) == declaration.default
 
 
 def _show(value: Any) -> str:
@@ -103,11 +167,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
     model = _MODEL_BY_KIND[ORG_STACK if stack == ORG_STACK else "environment"]
     other = EnvironmentConfig if model is OrgConfig else OrgConfig
     own_keys, other_keys = _keys_of(model), _keys_of(other) - _keys_of(model)
-    defaults = {
-        key: spec["default"]
-        for key, spec in project_config_schema().items()
-        if isinstance(spec, dict) and "default" in spec
-    }
+    declarations = project_config_declarations()
 
     values: dict[str, Any] = {}
     for full_key, raw_value in sorted(raw.items()):
@@ -121,7 +181,7 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
             )
         value = _decode(raw_value)
         if key in other_keys:
-            if key in defaults and raw_value == encode_config_value(defaults[key]):
+            if _is_project_default(key, raw_value, declarations):
                 continue  # a project-wide default of the other kind of stack, applied by the engine
             kind = "environment" if other is EnvironmentConfig else "org"
             raise ConfigError(
@@ -131,6 +191,8 @@ def parse_stack_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
             close = difflib.get_close_matches(key, sorted(own_keys), n=1)
             hint = f"; did you mean '{PROJECT}:{close[0]}'?" if close else ""
             raise ConfigError(f"stack {stack!r}: unknown config key {full_key!r}{hint}")
+        if key in REQUIRED_KEYS_WITH_UNSET_DEFAULT and _is_project_default(key, raw_value, declarations):
+            continue  # Pulumi.yaml's default of a key this kind of stack must set only marks it unset
         values[key] = value
 
     try:
@@ -151,7 +213,10 @@ def _describe(stack: str, error: ValidationError, values: Mapping[str, Any]) -> 
         if isinstance(cause, InvalidKeyError):
             lines.append(f"stack {stack!r}: config key '{PROJECT}:{cause.key}' = {_show(cause.value)}: {cause.message}")
         elif issue["type"] == "missing":
-            lines.append(f"stack {stack!r}: config key '{PROJECT}:{path}' is required but not set")
+            lines.append(
+                f"stack {stack!r}: config key '{PROJECT}:{path}' is required but not set"
+                + (f" (set it in Pulumi.{stack}.yaml)" if len(location) == 1 else "")
+            )
         elif key in values or len(location) > 1:
             lines.append(f"stack {stack!r}: config key '{PROJECT}:{path}' = {_show(issue['input'])}: {message}")
         else:

