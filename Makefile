@@ -40,7 +40,7 @@ lint: $(STAMP) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP) ## pyright on the program, tools and tests
-	$(VENV)/bin/pyright __main__.py components tools tests
+	$(VENV)/bin/pyright __main__.py components tools tests bootstrap policy
 
 pytest: $(STAMP) ## the test suite
 	$(VENV)/bin/pytest

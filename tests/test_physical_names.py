@@ -128,6 +128,10 @@ IDENTITY: dict[str, Identity] = {
     "github:index/actionsOrganizationVariable:ActionsOrganizationVariable": _fields("variableName"),
     # One settings object per organization: every declaration of it is the same object.
     "github:index/organizationSettings:OrganizationSettings": lambda inputs: ("organization",),
+    # Delivery: the in-VPC CI runners (components/delivery/).
+    "aws:codeconnections/connection:Connection": _fields("name"),
+    "aws:codebuild/project:Project": _fields("name"),
+    "aws:codebuild/webhook:Webhook": _fields("projectName"),
     "github:index/actionsOrganizationPermissions:ActionsOrganizationPermissions": lambda inputs: ("organization",),
     "github:index/actionsOrganizationOidcSubjectClaimCustomizationTemplate:"
     "ActionsOrganizationOidcSubjectClaimCustomizationTemplate": lambda inputs: ("organization",),

@@ -54,6 +54,7 @@ CATEGORIES = (
     "traffic",
     "secrets and keys",
     "logs",
+    "delivery",
     "GitHub",
     "other",
 )
@@ -68,6 +69,7 @@ CATEGORY_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("traffic", ("application load balancer", "load balancer capacity", "route 53", "waf", "certificate"), ()),
     ("secrets and keys", ("secrets manager", "kms"), ()),
     ("logs", (), ("logs",)),
+    ("delivery", ("ci runners",), ()),
     ("GitHub", ("github",), ()),
     ("other", ("aws budgets",), ()),
 )

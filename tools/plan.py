@@ -217,6 +217,8 @@ def build_plan(
     root: Path = ROOT,
     program: Callable[[], object] | None = None,
     catalog: Catalog | None = None,
+    *,
+    project: str = PROJECT,
 ) -> Plan:
     """Run `__main__.py` for `stack` under the mocks and return what it declared.
 
@@ -226,7 +228,8 @@ def build_plan(
     CLI would stop first, and `DuplicateUrnError` when two resources share a URN.
     `program` runs instead of `__main__.py`, with the same config and recording: tests use it to
     plan one component on its own. `catalog` replaces the service catalog for this run (a synthetic
-    catalog for `make bench`, a doctored one for a test).
+    catalog for `make bench`, a doctored one for a test). `root` and `project` plan another Pulumi
+    project of this repository (the state-backend bootstrap in `bootstrap/`) with its own stack files.
     """
     os.environ.setdefault(TODAY_VARIABLE, PLAN_DATE)
     # The CLI's rules and encoding (components/config/cli.py): the program sees what `pulumi preview` hands it.
@@ -238,7 +241,7 @@ def build_plan(
     logger.handlers = [_WarningCollector(plan)]
     mocks = PlanMocks()
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=RecordingMonitor(mocks, plan)
+        mocks, project=project, stack=stack, preview=False, logger=logger, monitor=RecordingMonitor(mocks, plan)
     )
     pulumi.runtime.set_all_config(values, secret_keys)
     # set_mocks registers and finishes a bare root stack; the program runs in a fresh one, as under

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bootstrap.plan import ACCOUNTS, bootstrap_plan
 from components.config.common import STACKS
 from components.shared.errors import ConfigError
 from components.shared.paths import PROJECT_ROOT
@@ -47,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
     differs = False
-    for stack in STACKS:
+    plans = [(stack, lambda stack=stack: build_plan(stack)) for stack in STACKS]
+    # The state-backend bootstrap (bootstrap/) is a project of its own, one stack per AWS account.
+    plans += [(f"bootstrap-{account}", lambda account=account: bootstrap_plan(account)) for account in ACCOUNTS]
+    for stack, plan_of in plans:
         try:
-            plan = build_plan(stack).as_json()
+            plan = plan_of().as_json()
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

@@ -20,6 +20,7 @@ from components.config.common import (
 )
 from components.cost.settings import BudgetAlerts
 from components.datastores.settings import BackupSettings, PostgresSettings, RedisSettings, check_floors
+from components.delivery.settings import DeliverySettings
 from components.network.egress import NON_PROD_ONLY, EgressFacts, NatGateways, no_nat_blockers
 from components.network.settings import NetworkSettings
 from components.network.vpc import subnet_layout
@@ -84,6 +85,13 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+
+
+def check_log_retention(value: int) -> int:
+    """A retention period CloudWatch Logs accepts."""
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
+    return value
 
 
 class CapacityStrategy(StrEnum):
@@ -221,6 +229,7 @@ class EnvironmentConfig(FrozenModel):
     log_ingestion_gib_per_month: int = Field(alias="logIngestionGibPerMonth", ge=0)
     nat_data_gib_per_month: int = Field(alias="natDataGibPerMonth", ge=0)
     spot_savings_percent: dict[InstanceType, float] = Field(alias="spotSavingsPercent", default_factory=dict)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     """Spot savings over on-demand per instance type, in percent, replacing the price table's Spot Advisor figure."""
     traffic: TrafficSettings
     """DNS zone, certificate, public host and WAF of the environment (`components.traffic`)."""
@@ -250,9 +259,7 @@ class EnvironmentConfig(FrozenModel):
     @field_validator("flow_log_retention_days", "cluster_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {list(LOG_RETENTION_DAYS)}")
-        return value
+        return check_log_retention(value)
 
     @field_validator("availability_zones")
     @classmethod

@@ -105,9 +105,15 @@ def compute_bill(config: StackConfig, catalog: Catalog, prices: PriceTable) -> d
         region, items = ORG_REGION, bom.org_items(config)
     else:
         region, items = config.aws_region, bom.environment_items(config, catalog)
+    return price_items(region, config.budget_usd, items, prices)
+
+
+def price_items(region: str, budget_usd: int, items: list[LineItem], prices: PriceTable) -> dict[str, Any]:
+    """The bill of counted items in `region` (the `cost` output shape); the bootstrap prices its own
+    items through here."""
     lines = [_priced(item, prices, None if region == ORG_REGION else region) for item in items]
     lines.sort(key=lambda line: line.unpriced is None)  # stable: unpriced first, the rest in bill order
-    return _total(region, config.budget_usd, lines)
+    return _total(region, budget_usd, lines)
 
 
 def unpriced_items(bill: dict[str, Any]) -> list[dict[str, Any]]:

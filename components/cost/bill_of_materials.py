@@ -366,6 +366,17 @@ def environment_items(config: EnvironmentConfig, catalog: Catalog) -> list[LineI
             f"budgetUsd {config.budget_usd}, forecast and actual alerts",
         ),
     ]
+    if config.delivery.runner_project_count:
+        items.append(
+            LineItem(
+                "CI runners in the VPC (CodeBuild)",
+                config.delivery.build_minutes_per_month,
+                "build-minute",
+                Rate("codebuildLinux", variant=config.delivery.runner_compute_type),
+                f"delivery.path codebuild, estimate from delivery.buildMinutesPerMonth; "
+                f"{config.delivery.runner_compute_type}, billed per minute, nothing while idle",
+            )
+        )
     return items
 
 

@@ -217,6 +217,29 @@ def render_ci_workflow(catalog: Catalog, service: Service) -> str | None:
     return text
 
 
+DEPENDABOT_PATH = ".github/dependabot.yml"
+DEPENDABOT_ECOSYSTEMS = {Language.GO: "gomod", Language.PYTHON: "pip"}
+"""Dependabot's package ecosystem of each language's dependency manifest."""
+
+
+def render_dependabot(service: Service) -> str | None:
+    """`.github/dependabot.yml` of a code repository: its language's dependencies, the SHA-pinned
+    actions of its workflows, and the base image of a deployed service, weekly, after a week's
+    cooldown. The infra repository checks its own in; the docs repository has no dependencies."""
+    ecosystem = DEPENDABOT_ECOSYSTEMS.get(service.language)
+    if ecosystem is None or service.repository == INFRA_REPOSITORY:
+        return None
+    ecosystems = [ecosystem, "github-actions", *(["docker"] if service.deploys else [])]
+    updates = "".join(
+        f"  - package-ecosystem: {name}\n    directory: /\n    schedule:\n      interval: weekly\n"
+        "    cooldown:\n      default-days: 7\n"
+        for name in ecosystems
+    )
+    return (
+        f"# Seeded by pyairtable-infra (stack org) once; the owning team may tune it.\nversion: 2\nupdates:\n{updates}"
+    )
+
+
 EMBED_MARKER = re.compile(r"^(?P<indent>[ ]*)# embed: (?P<path>[\w./-]+\.py)$", re.MULTILINE)
 """A line of a workflow replaced, when seeded, by the named file of this project at the same indentation."""
 
@@ -330,6 +353,9 @@ def repository_files(
             SeededFile("CLAUDE.md", render_claude(catalog, service), team_owned=True),
         ]
     files.append(SeededFile(".github/CODEOWNERS", render_codeowners(catalog, service, devops_team), team_owned=False))
+    dependabot = render_dependabot(service)
+    if dependabot is not None and seed_team_files:
+        files.append(SeededFile(DEPENDABOT_PATH, dependabot, team_owned=True))
     for path, text in (
         (CI_WORKFLOW_PATH, render_ci_workflow(catalog, service)),
         (RELEASE_WORKFLOW_PATH, render_release_workflow(catalog, service)),

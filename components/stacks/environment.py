@@ -16,6 +16,8 @@ from components.datastores.backups import VolumeBackups, VolumeBackupsArgs
 from components.datastores.reloader import Reloader, ReloaderArgs
 from components.datastores.rotation import StoreLogins, StoreLoginsArgs
 from components.datastores.stores import Datastores, DatastoresArgs
+from components.delivery.delivery import Delivery, DeliveryArgs
+from components.delivery.names import INFRA_REPOSITORY
 from components.network.vpc import Network, NetworkArgs, subnet_layout
 from components.observability.monitoring import Monitoring, MonitoringArgs
 from components.registry.admission import ImageAdmission, ImageAdmissionArgs
@@ -302,6 +304,27 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
         ),
     )
 
+    # Delivery: the read-only preview role may view the cluster; on the `codebuild` path, CI's runners
+    # live in the private subnets (README "Delivery": bootstrap order and cost).
+    delivery = Delivery(
+        "delivery",
+        DeliveryArgs(
+            environment=config.environment,
+            account_id=config.aws_account_id,
+            region=config.aws_region,
+            organization=catalog.organization,
+            settings=config.delivery,
+            runner_repositories=[INFRA_REPOSITORY]
+            + ([service.repository for service in catalog.deployable] if config.delivery.deploy_repositories else []),
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            cluster_name=cluster.name,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            logs_key_arn=logs_key.arn,
+        ),
+        opts=aws_options,
+    )
+
     # The budget watches the whole account (one account per environment) against the same budgetUsd
     # the `cost` output compares the estimate with.
     EnvironmentBudget(
@@ -333,3 +356,4 @@ def environment_stack(config: EnvironmentConfig, catalog: Catalog) -> None:
             for service in catalog.deployable
         },
     )
+    pulumi.export("delivery", {"path": config.delivery.path, "runnerLabel": delivery.runner_label})

@@ -10,6 +10,7 @@ import pytest
 from components.cluster.eks import kubeconfig_document
 from components.config.environment import EKS_ADDONS
 from components.config.stack_file import environment_configs
+from components.delivery.names import drift_role_name, preview_role_name, role_arn
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
 from tools.plan import Plan, build_plan
@@ -68,13 +69,14 @@ def test_access_entries_only(env_plan: Plan) -> None:
     }
     entries = {e["inputs"]["principalArn"]: e["inputs"] for e in env_plan.of_type("aws:eks/accessEntry:AccessEntry")}
     deploy_arns = set(env_plan.outputs["deployRoleArns"].values())
-    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, *deploy_arns}
+    readers = {role_arn(config.aws_account_id, name(env_plan.stack)) for name in (preview_role_name, drift_role_name)}
+    assert set(entries) == {*config.admin_role_arns, config.aws_role_arn, *deploy_arns, *readers}  # readers: delivery
     assert {entry["type"] for entry in entries.values()} == {"STANDARD"}
     policies = {
         a["inputs"]["principalArn"]: a["inputs"]
         for a in env_plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
-    assert set(policies) == {*config.admin_role_arns, config.aws_role_arn}, "deploy roles get a group, no policy"
+    assert set(policies) == {*config.admin_role_arns, config.aws_role_arn, *readers}, "deploy roles: a group, no policy"
     for arn in [*config.admin_role_arns, config.aws_role_arn]:
         assert policies[arn]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
         assert policies[arn]["accessScope"] == {"type": "cluster"}

@@ -142,6 +142,11 @@ def common_items(config: EnvironmentConfig, nodes: int) -> dict[str, float]:
     volume = config.prometheus_replicas * config.prometheus_storage_gib
     if volume:
         items["Prometheus volumes (gp3)"] = money(volume * usd(rate(rates, "ebsGp3")))
+    if config.delivery.path == "codebuild":
+        per_minute = rates["codebuildLinux"]
+        assert isinstance(per_minute, dict)
+        minute = per_minute[config.delivery.runner_compute_type]
+        items["CI runners in the VPC (CodeBuild)"] = money(config.delivery.build_minutes_per_month * usd(minute))
     return {**items, **datastore_items(config), **traffic_items(config)}
 
 

@@ -35,6 +35,7 @@ VARIANTS = [
     ("staging", {"onDemandBaseCount": 2, "prometheusStorageGib": 0}),
     ("prod", {"nodes": FIVE_RESERVED_NODES}),
     ("prod", {"prometheusReplicas": 3, "prometheusStorageGib": 150, "natGateways": "single"}),
+    ("dev", {"delivery": {"path": "codebuild", "buildMinutesPerMonth": 900}}),
     # Data stores: a Multi-AZ staging database on more storage, and three Redis nodes per group.
     (
         "staging",
@@ -127,6 +128,8 @@ def assert_bill_matches(plan: Plan) -> None:
     assert bill_quantity(plan, "WAF rules") == sum(len(acl["inputs"]["rules"]) for acl in acls)
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     assert bill_quantity(plan, "certificate expiry alarm") == len(alarms)
+    runner_minutes = bill_quantity(plan, r"CI runners in the VPC \(CodeBuild\)")
+    assert bool(runner_minutes) == bool(plan.of_type("aws:codebuild/project:Project"))
     interface = [e["inputs"] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
     interface = [e for e in interface if e["vpcEndpointType"] == "Interface"]
     assert bill_quantity(plan, "VPC interface endpoints") == sum(len(e["subnetIds"]) for e in interface)

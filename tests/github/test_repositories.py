@@ -13,7 +13,7 @@ import pytest
 
 from components.config.org import BranchProtection
 from components.config.stack_file import environment_configs
-from components.github.files import deploy_files, reusable_workflow_files
+from components.github.files import DEPENDABOT_PATH, deploy_files, reusable_workflow_files
 from components.github.repositories import GitHubRepository, GitHubRepositoryArgs
 from components.shared.catalog import ENVIRONMENTS, load_catalog, workflow_job_names
 from components.shared.naming import cluster_name, service_deploy_role_arn
@@ -193,9 +193,11 @@ def test_seeded_files(org_plan: Plan, repository: str) -> None:
         expected.add(".github/workflows/release.yml")
     if repository == "pyairtable-infra":
         expected |= set(reusable_workflow_files()) | set(deploy_files())
+    elif repository not in EXISTING and service.language.value != "docs":
+        expected.add(DEPENDABOT_PATH)  # seeded once, then the team's (components/github/files.py)
     assert set(files) == expected
     for path, declared in files.items():
-        team_owned = path in {"README.md", "CLAUDE.md"}
+        team_owned = path in {"README.md", "CLAUDE.md", DEPENDABOT_PATH}
         assert declared["options"]["ignoreChanges"] == (["content"] if team_owned else []), path
         # Dropping a seeded file from the program (adopting, a catalog edit) leaves it in the repository.
         assert declared["options"]["retainOnDelete"] is team_owned, path

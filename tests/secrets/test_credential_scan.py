@@ -17,24 +17,13 @@ from typing import Any
 import pytest
 
 from components.secrets.service_secrets import GRAFANA_ADMIN_USER
+
+# One list of default credentials and credential-shaped names, shared with the policy pack.
+from policy.validators import CREDENTIAL_SUFFIXES, DEFAULT_CREDENTIALS
 from tests.conftest import stack_plan
 from tests.schemas import walk
 from tools.plan import SECRET, Plan
 
-DEFAULT_CREDENTIALS = frozenset(
-    {
-        "changeme", "change-me", "change_me", "changeit", "admin", "administrator", "password", "passw0rd",
-        "p@ssw0rd", "password1", "password123", "prom-operator", "secret", "default", "root", "toor",
-        "letmein", "welcome", "guest", "qwerty", "123456", "12345678", "admin123", "pass", "test123",
-    }
-)  # fmt: skip
-"""Values that ship as defaults in charts, images and tutorials (Grafana: admin/prom-operator)."""
-
-# Property names that hold a credential: the name ends with one of these (case and separators ignored).
-CREDENTIAL_SUFFIXES = (
-    "password", "passwd", "passphrase", "secret", "secretstring", "secretbinary", "token", "apikey",
-    "privatekey", "accesskey", "secretkey", "secretaccesskey", "credential", "credentials", "connectionstring",
-)  # fmt: skip
 # Credential-shaped names that hold a reference to a credential, never the credential itself, each
 # with the exact path where it may appear (`[]` stands for any list item) and why.
 REFERENCES = {
