@@ -12,7 +12,7 @@ BASE    ?= HEAD
 FROM    ?= plan
 OFFLINE ?=
 
-.PHONY: help venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices preflight refresh-upstream clean
+.PHONY: help test-routine venv plan plan-diff snapshots test lint typecheck pytest bench cost cost-diff cost-actuals prices preflight refresh-upstream clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
@@ -45,7 +45,12 @@ typecheck: $(STAMP) ## pyright on the program, tools and tests
 pytest: $(STAMP) ## the test suite
 	$(VENV)/bin/pytest
 
-test: lint typecheck pytest ## lint, types and the test suite (what CI runs)
+# The type check and the tests run side by side (-j2: pyright and pytest each keep a core busy).
+test: $(STAMP) ## lint, types and the test suite, the type check beside the tests (CI runs it)
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck pytest
+
+test-routine: $(STAMP) ## the routine-change proof: one more node, service and price in a copy, then the whole suite there
+	$(VENV)/bin/pytest -m routine
 
 bench: $(STAMP) ## time the offline plan against the floor of importing the SDKs
 	$(PYTHON) -m tools.bench
