@@ -2,7 +2,7 @@
 
 Each figure is the median of a few runs, each in a fresh Python process (as `pulumi preview` starts
 one), so imports are counted the same way everywhere:
-- floor: importing the SDK modules the program uses (`SDK_MODULES`) and nothing else;
+- floor: importing the SDK modules the program uses (listed by planning every stack once) and nothing else;
 - all stacks: `python -m tools.plan` (plans and prints org, dev, staging, prod);
 - synthetic: the dev stack with a catalog of N deployable services (10, 50, 200), to show how the
   program scales with the catalog.
@@ -25,14 +25,8 @@ from components.shared.paths import PROJECT_ROOT
 from tools.entry import run_main
 
 ROOT = PROJECT_ROOT
-# The SDKs load their modules lazily; the floor imports the modules the program uses, nothing else.
-SDK_MODULES = (
-    "pulumi", "pulumi_github", "pulumi_random", "pulumiverse_time", "pulumi_aws.ec2", "pulumi_aws.eks",
-    "pulumi_aws.iam", "pulumi_aws.kms", "pulumi_aws.secretsmanager", "pulumi_aws.cloudwatch",
-    "pulumi_kubernetes.core.v1", "pulumi_kubernetes.meta.v1", "pulumi_kubernetes.helm.v3",
-    "pulumi_kubernetes.apiextensions", "pulumi_kubernetes.storage.v1", "pulumi_kubernetes.networking.v1",
-)  # fmt: skip
-SDK_IMPORTS = "; ".join(f"import {module}" for module in SDK_MODULES)
+SDK_PACKAGES = ("pulumi", "pulumi_", "pulumiverse_")
+"""Top-level names of the SDKs (the Pulumi SDK, its providers' SDKs)."""
 SYNTHETIC_SIZES = (10, 50, 200)
 
 
@@ -48,6 +42,22 @@ def synthetic_catalog(size: int) -> dict[str, object]:
         clone["name"] = f"{clone['name']}-{index}"
         clones.append(clone)
     return {**data, "services": data["services"] + clones}
+
+
+def print_sdk_modules() -> int:
+    """Plan every stack and print the SDK modules that loaded: the floor imports exactly these.
+
+    The SDKs load their modules lazily, so a hand-kept list goes stale as components are added; the
+    program itself says which modules it uses.
+    """
+    from components.config.common import STACKS  # noqa: PLC0415 (only the child process needs these)
+    from tools.plan import build_plan  # noqa: PLC0415
+
+    for stack in STACKS:
+        build_plan(stack)
+    top_level = {"pulumi", *(name.split(".")[0] for name in sys.modules if name.startswith(SDK_PACKAGES[1:]))}
+    print("\n".join(sorted(name for name in sys.modules if name.split(".")[0] in top_level)))
+    return 0
 
 
 def plan_with_synthetic_catalog(size: int) -> int:
@@ -95,12 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--synthetic", type=int, help=argparse.SUPPRESS)  # the child process of one measurement
+    parser.add_argument("--sdk-modules", action="store_true", help=argparse.SUPPRESS)  # likewise
     args = parser.parse_args(argv)
     if args.synthetic:
         return plan_with_synthetic_catalog(args.synthetic)
+    if args.sdk_modules:
+        return print_sdk_modules()
     python = sys.executable
     try:
-        floor, _ = timed("floor: import the SDKs", [python, "-c", SDK_IMPORTS], args.runs)
+        _, listed = timed("the SDK modules the program loads", [python, "-m", "tools.bench", "--sdk-modules"], 1)
+        imports = f"import importlib; [importlib.import_module(m) for m in {listed.split()!r}]"
+        floor, _ = timed("floor: import the SDKs", [python, "-c", imports], args.runs)
         rows = [("floor: import the SDKs", floor, "")]
         all_stacks, output = timed("plan org+dev+staging+prod", [python, "-m", "tools.plan"], args.runs)
         rows.append(("plan org+dev+staging+prod", all_stacks, resources_of(output)))

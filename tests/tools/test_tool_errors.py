@@ -62,7 +62,7 @@ def test_a_config_error_in_bench_is_one_line(
 ) -> None:
     monkeypatch.setattr(bench.subprocess, "run", failing_child)
     assert bench.main(["--runs", "1"]) == 2
-    assert one_error_line(capsys) == f"error: floor: import the SDKs: {BAD_CONFIG}"
+    assert one_error_line(capsys) == f"error: the SDK modules the program loads: {BAD_CONFIG}"
 
 
 def test_bench_reports_progress(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
