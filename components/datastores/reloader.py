@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.cluster.namespaces import SERVICE_NAMESPACE_LABEL
+from components.shared.controllers import HelmChart, ReleaseArgs, controller_release
 
 CHART = "reloader"
 CHART_VERSION = "2.2.16"
@@ -77,17 +78,11 @@ class Reloader(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.release = kubernetes.helm.v3.Release(
-            f"{name}-release",
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
-            namespace=namespace.metadata.name,
-            create_namespace=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            values=helm_values(),
-            opts=child,
+        self.release = controller_release(
+            name,
+            ReleaseArgs(
+                HelmChart(CHART, CHART_VERSION, CHART_REPOSITORY), helm_values(), namespace=namespace.metadata.name
+            ),
+            child,
         )
         self.register_outputs({"releaseStatus": self.release.status})

@@ -40,7 +40,7 @@ from components.cluster.namespaces import (
 )
 from components.config.environment import EnvironmentConfig
 from components.shared.catalog import secret_prefix
-from components.shared.controllers import disruption_budget, zone_spread
+from components.shared.controllers import HelmChart, ReleaseArgs, controller_release, disruption_budget, zone_spread
 from components.shared.iam import policy_document, service_account_subject, web_identity_trust_policy
 from components.shared.naming import (
     EXTERNAL_SECRETS_NAMESPACE,
@@ -234,20 +234,16 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
             network_policies(str(config.vpc_cidr), args.private_subnet_cidrs),
             pulumi.ResourceOptions.merge(kubernetes_options, pulumi.ResourceOptions(depends_on=[namespace])),
         )
-        self.release = kubernetes.helm.v3.Release(
-            f"{name}-release",
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
-            namespace=namespace.metadata.name,
-            create_namespace=False,
-            # A failed install or upgrade rolls back instead of leaving a half-upgraded operator.
-            atomic=True,
-            cleanup_on_fail=True,
-            values=helm_values(role.arn, config.scaling.platform_replicas),
-            # The controller must be able to read secrets as soon as it starts.
-            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[policy])),
+        self.release = controller_release(
+            name,
+            ReleaseArgs(
+                HelmChart(CHART, CHART_VERSION, CHART_REPOSITORY),
+                helm_values(role.arn, config.scaling.platform_replicas),
+                # The controller must be able to read secrets as soon as it starts.
+                depends_on=[policy],
+                namespace=namespace.metadata.name,
+            ),
+            protected,
         )
         self.cluster_secret_store_name = CLUSTER_SECRET_STORE
         self.cluster_secret_store = kubernetes.apiextensions.CustomResource(

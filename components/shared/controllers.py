@@ -84,17 +84,20 @@ class ReleaseArgs:
     chart: HelmChart
     values: Mapping[str, Any]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    namespace: pulumi.Input[str] = CONTROLLER_NAMESPACE
+    """Where the release goes: `kube-system` for the cluster's controllers, or the component's own namespace."""
 
 
 def controller_release(name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions) -> kubernetes.helm.v3.Release:
-    """The controller's pinned, atomic Helm release in `kube-system`."""
+    """A platform component's pinned Helm release: atomic (a failed install or upgrade rolls back instead
+    of leaving a half-upgraded controller), cleaned up on failure, ten revisions of history."""
     return kubernetes.helm.v3.Release(
         f"{name}-release",
         name=args.chart.name,
         chart=args.chart.name,
         version=args.chart.version,
         repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
-        namespace=CONTROLLER_NAMESPACE,
+        namespace=args.namespace,
         create_namespace=False,
         atomic=True,
         cleanup_on_fail=True,
