@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.config.common import PROJECT
 from components.delivery.names import (
     DRIFT_ENVIRONMENT,
     DRIFT_WORKFLOW,
@@ -37,7 +38,6 @@ from components.delivery.names import (
 from components.shared.iam import WEB_IDENTITY_AUDIENCE, policy_document
 from components.shared.kms import KeyAccess, key_policy, role_user_statement, rotating_key
 
-PROJECT_OF_STACKS = "pyairtable-infra"
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY_ACCESS = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 UP_SESSION_SECONDS = 7200
@@ -49,17 +49,17 @@ def state_objects(bucket_arn: pulumi.Input[str], stack: str) -> list[pulumi.Outp
     """ARNs of one stack's objects in the DIY backend's project-scoped layout: its checkpoint, its
     history and backups, and its locks (`.pulumi/locks/<org>/<project>/<stack>/`)."""
     paths = (
-        f"/.pulumi/stacks/{PROJECT_OF_STACKS}/{stack}.json*",
-        f"/.pulumi/history/{PROJECT_OF_STACKS}/{stack}/*",
-        f"/.pulumi/backups/{PROJECT_OF_STACKS}/{stack}/*",
-        f"/.pulumi/locks/*/{PROJECT_OF_STACKS}/{stack}/*",
+        f"/.pulumi/stacks/{PROJECT}/{stack}.json*",
+        f"/.pulumi/history/{PROJECT}/{stack}/*",
+        f"/.pulumi/backups/{PROJECT}/{stack}/*",
+        f"/.pulumi/locks/*/{PROJECT}/{stack}/*",
     )
     return [pulumi.Output.concat(bucket_arn, path) for path in paths]
 
 
 def lock_objects(bucket_arn: pulumi.Input[str], stack: str) -> pulumi.Output[str]:
     """ARN pattern of one stack's lock files (a preview takes the lock too)."""
-    return pulumi.Output.concat(bucket_arn, f"/.pulumi/locks/*/{PROJECT_OF_STACKS}/{stack}/*")
+    return pulumi.Output.concat(bucket_arn, f"/.pulumi/locks/*/{PROJECT}/{stack}/*")
 
 
 @dataclass(frozen=True)

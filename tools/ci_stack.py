@@ -22,16 +22,10 @@ from bootstrap.settings import host_account
 from components.config.common import STACKS
 from components.config.environment import EnvironmentConfig
 from components.config.stack_file import environment_configs
-from components.delivery.names import (
-    backend_url,
-    drift_role_name,
-    preview_role_name,
-    role_arn,
-    runner_project_name,
-    up_role_name,
-)
+from components.delivery.names import backend_url, drift_role_name, preview_role_name, runner_project_name, up_role_name
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
+from components.shared.naming import role_arn
 
 GITHUB_HOSTED = "ubuntu-latest"
 

@@ -17,13 +17,13 @@ import pulumi_aws as aws
 from components.delivery.names import (
     drift_role_name,
     preview_role_name,
-    role_arn,
     runner_connection_name,
     runner_label,
     runner_project_name,
 )
 from components.delivery.settings import DeliverySettings
 from components.shared.iam import policy_document, service_trust_policy
+from components.shared.naming import role_arn
 
 VIEW_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 """Read access to every Kubernetes object, Secrets included: a refresh reads Helm's release records,

@@ -8,8 +8,7 @@ stack name, never typed twice.
 
 from __future__ import annotations
 
-INFRA_REPOSITORY = "pyairtable-infra"
-"""The repository whose workflows run `pulumi preview` and `pulumi up`."""
+from components.shared.naming import INFRA_REPOSITORY
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 """GitHub Actions' OIDC issuer, as IAM condition keys and provider ARNs spell it (no scheme)."""
@@ -52,11 +51,6 @@ def up_role_name(stack: str) -> str:
 def preview_role_name(stack: str) -> str:
     """The read-only role `preview.yml` and `drift.yml` assume for one stack."""
     return f"pyairtable-infra-preview-{stack}"
-
-
-def role_arn(account_id: str, role_name: str) -> str:
-    """ARN of a role in an account."""
-    return f"arn:aws:iam::{account_id}:role/{role_name}"
 
 
 def runner_project_name(environment: str) -> str:

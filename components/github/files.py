@@ -24,10 +24,9 @@ from components.shared.catalog import (
     Service,
 )
 from components.shared.errors import ConfigError
+from components.shared.naming import INFRA_REPOSITORY
 from components.shared.paths import PROJECT_ROOT
 
-INFRA_REPOSITORY = "pyairtable-infra"
-"""The repository that hosts the reusable workflows (this project)."""
 DOCS_REPOSITORY = "pyairtable-docs"
 """Where the platform's documentation lives; every README and CLAUDE.md points there."""
 DEFAULT_BRANCH = "main"

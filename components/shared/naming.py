@@ -43,7 +43,10 @@ ALERTMANAGER_SECRET = "alertmanager-receivers"
 """Kubernetes Secret holding one `<receiver>-url` key per configured Alertmanager receiver."""
 
 
-DEPLOY_WORKFLOW_REPOSITORY = "pyairtable-infra"
+INFRA_REPOSITORY = "pyairtable-infra"
+"""This project's repository: it hosts the reusable workflows and runs `pulumi preview` and `pulumi up`."""
+
+DEPLOY_WORKFLOW_REPOSITORY = INFRA_REPOSITORY
 """The repository that owns the reusable deploy workflow (devops-owned, CODEOWNERS-guarded)."""
 
 DEPLOY_WORKFLOW_PATH = ".github/workflows/deploy.yml"
@@ -77,9 +80,14 @@ def service_deploy_role_name(environment: str, service: str) -> str:
     return f"pyairtable-{environment}-deploy-{service}"
 
 
+def role_arn(account_id: str, role_name: str) -> str:
+    """ARN of a role in an account (roles live at the root path here)."""
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
 def service_deploy_role_arn(account_id: str, environment: str, service: str) -> str:
     """ARN of `service_deploy_role_name` in the environment's account."""
-    return f"arn:aws:iam::{account_id}:role/{service_deploy_role_name(environment, service)}"
+    return role_arn(account_id, service_deploy_role_name(environment, service))
 
 
 REGISTRY_HOST = "ghcr.io"

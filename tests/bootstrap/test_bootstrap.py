@@ -21,7 +21,6 @@ from components.delivery.names import (
     backend_url,
     drift_role_name,
     preview_role_name,
-    role_arn,
     secrets_key_alias,
     secrets_provider_url,
     state_bucket_name,
@@ -29,6 +28,7 @@ from components.delivery.names import (
 )
 from components.shared.errors import ConfigError
 from components.shared.kms import DELETION_WINDOW_DAYS, key_policy_lockout_errors
+from components.shared.naming import role_arn
 from components.shared.paths import PROJECT_ROOT
 from tests.conftest import stack_plan
 from tools.plan import Plan

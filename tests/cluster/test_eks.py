@@ -10,9 +10,10 @@ import pytest
 from components.cluster.eks import kubeconfig_document
 from components.config.environment import EKS_ADDONS
 from components.config.stack_file import environment_configs
-from components.delivery.names import drift_role_name, preview_role_name, role_arn
+from components.delivery.names import drift_role_name, preview_role_name
 from components.shared.catalog import load_catalog
 from components.shared.errors import ConfigError
+from components.shared.naming import role_arn
 from tools.plan import Plan, build_plan
 
 CLUSTER = "aws:eks/cluster:Cluster"

@@ -15,13 +15,13 @@ from components.delivery.names import (
     INFRA_REPOSITORY,
     drift_role_name,
     preview_role_name,
-    role_arn,
     runner_connection_name,
     runner_label,
     runner_project_name,
 )
 from components.shared.catalog import ENVIRONMENTS, load_catalog
 from components.shared.errors import ConfigError
+from components.shared.naming import role_arn
 from tests.conftest import stack_plan
 from tools.plan import Plan, build_plan
 from tools.preflight.checks_delivery import check_bootstrap, check_delivery_path
